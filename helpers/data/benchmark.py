@@ -1,0 +1,172 @@
+"""Turn ``query, positive, negative`` rows into an honest benchmark and a disjoint training set.
+
+The tutorial this course improves on evaluated on its own training rows and put the same positive
+into the corpus under many ids. Here every split asserts the opposite: eval queries are never
+trained on, no eval positive appears in training, and the corpus holds each text exactly once.
+Introduced in notebook 01.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from datasets import Dataset
+
+REQUIRED_COLUMNS = ("query", "positive", "negative")
+
+
+@dataclass
+class Benchmark:
+    """Queries, a corpus with one id per distinct passage text, and qrels (query id -> relevant ids)."""
+
+    queries: dict[str, str]
+    corpus: dict[str, str]
+    qrels: dict[str, set[str]]
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_benchmark(self)
+
+    def fingerprint(self) -> str:
+        """A short hash of queries, corpus and qrels: equal fingerprints mean the same benchmark."""
+        payload = json.dumps(
+            [self.queries, self.corpus, {q: sorted(r) for q, r in self.qrels.items()}], sort_keys=True
+        )
+        return hashlib.sha1(payload.encode()).hexdigest()[:12]
+
+
+def check_columns(columns: Iterable[str], where: str = "the dataset") -> None:
+    """Raise a one-sentence error when ``query``, ``positive`` or ``negative`` is missing."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in set(columns)]
+    if missing:
+        raise ValueError(
+            f"{where} has columns {sorted(columns)} but needs {list(REQUIRED_COLUMNS)}; "
+            f"rename or map the missing {missing} before building the benchmark."
+        )
+
+
+def check_benchmark(bench: Benchmark) -> None:
+    """Assert a benchmark's own invariants: unique passage texts, every relevant id in the corpus."""
+    if len(set(bench.corpus.values())) != len(bench.corpus):
+        raise AssertionError("the corpus holds the same passage text under two ids")
+    for qid, relevant in bench.qrels.items():
+        if qid not in bench.queries or not relevant or not relevant <= bench.corpus.keys():
+            raise AssertionError(f"query {qid} has relevant ids missing from the corpus or queries")
+
+
+def check_disjoint(train: Dataset, bench: Benchmark) -> None:
+    """Assert that no eval query and no eval positive passage occurs anywhere in the training rows."""
+    eval_queries = set(bench.queries.values())
+    eval_positives = {bench.corpus[d] for rel in bench.qrels.values() for d in rel}
+    if eval_queries & set(train["query"]):
+        raise ValueError("the eval split overlaps training: some eval queries are also training queries.")
+    train_passages = set(train["positive"]) | set(train["negative"])
+    if eval_positives & train_passages:
+        raise ValueError("the eval split overlaps training: some eval positives are also training passages.")
+
+
+def _clean_rows(rows: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
+    """Strip whitespace, drop rows with an empty field or positive == negative, drop exact duplicates."""
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for row in rows:
+        q, p, n = (str(row[c]).strip() for c in REQUIRED_COLUMNS)
+        if not (q and p and n) or p == n or (q, p, n) in seen:
+            continue
+        seen.add((q, p, n))
+        out.append({"query": q, "positive": p, "negative": n, "group": str(row.get("group") or q)})
+    return out
+
+
+def build_benchmark(
+    rows: Dataset | Iterable[Mapping[str, str]],
+    n_eval_queries: int,
+    n_corpus: int,
+    n_train: int,
+    seed: int = 42,
+) -> tuple[Dataset, Benchmark]:
+    """Split rows into training triplets and an eval benchmark with no overlap between them.
+
+    Rows are grouped by their ``group`` column when present (WordNet: the hypernym, so siblings
+    stay together) and by query otherwise (MS MARCO). Whole groups go, in a seeded order, first to
+    evaluation (until ``n_eval_queries`` queries), then to distractors (until the corpus holds
+    ``n_corpus`` passages), and the rest to training (shuffled, at most ``n_train`` rows). Training
+    rows that mention an eval query or eval positive are dropped. Introduced in notebook 01.
+    """
+    if isinstance(rows, Dataset):
+        check_columns(rows.column_names)
+    cleaned = _clean_rows(rows)
+    if not cleaned:
+        raise ValueError("the dataset is empty after de-duplication; check that it has non-empty text rows.")
+    groups: dict[str, list[dict[str, str]]] = {}
+    for row in cleaned:
+        groups.setdefault(row["group"], []).append(row)
+    order = sorted(groups)
+    random.Random(seed).shuffle(order)
+
+    queries: dict[str, str] = {}
+    qrels: dict[str, set[str]] = {}
+    corpus_ids: dict[str, str] = {}  # passage text -> doc id
+
+    def doc_id(text: str) -> str:
+        return corpus_ids.setdefault(text, f"d{len(corpus_ids):07d}")
+
+    query_ids: dict[str, str] = {}
+    cursor = 0
+    while cursor < len(order) and len(query_ids) < n_eval_queries:
+        for row in groups[order[cursor]]:
+            if row["query"] not in query_ids and len(query_ids) >= n_eval_queries:
+                continue
+            qid = query_ids.setdefault(row["query"], f"q{len(query_ids):06d}")
+            queries[qid] = row["query"]
+            qrels.setdefault(qid, set()).add(doc_id(row["positive"]))
+        cursor += 1
+    if len(queries) < n_eval_queries:
+        raise ValueError(
+            f"the data holds only {len(queries)} distinct queries but n_eval_queries={n_eval_queries}; "
+            "lower n_eval_queries or read more rows."
+        )
+    eval_groups = set(order[:cursor])
+    for row in cleaned:  # hard negatives of the eval queries (rows beyond the cap are not queries)
+        if row["group"] in eval_groups and row["query"] in query_ids:
+            doc_id(row["negative"])
+    n_eval_passages = len(corpus_ids)
+    while cursor < len(order) and len(corpus_ids) < n_corpus:
+        for row in groups[order[cursor]]:
+            for text in (row["positive"], row["negative"]):
+                if len(corpus_ids) < n_corpus:
+                    doc_id(text)
+        cursor += 1
+
+    eval_positives = {text for text, d in corpus_ids.items() if any(d in rel for rel in qrels.values())}
+    eval_queries = set(queries.values())
+    train_rows = [
+        {"query": r["query"], "positive": r["positive"], "negative": r["negative"]}
+        for g in order[cursor:]
+        for r in groups[g]
+        if r["query"] not in eval_queries and not ({r["positive"], r["negative"]} & eval_positives)
+    ]
+    random.Random(seed + 1).shuffle(train_rows)
+    train = Dataset.from_list(train_rows[:n_train], features=None) if train_rows else None
+    if train is None or len(train) == 0:
+        raise ValueError("no training rows are left after holding out the eval split; read more rows.")
+    corpus = {d: text for text, d in corpus_ids.items()}
+    bench = Benchmark(
+        queries=queries,
+        corpus=corpus,
+        qrels=qrels,
+        stats={
+            "rows_read": len(cleaned),
+            "eval_queries": len(queries),
+            "eval_passages": n_eval_passages,
+            "corpus": len(corpus),
+            "train_rows": len(train),
+            "train_queries": len(set(train["query"])),
+        },
+    )
+    check_disjoint(train, bench)
+    return train, bench
