@@ -1,0 +1,180 @@
+"""The fine-tuning recipe shared by notebooks 02 and 05 and ``python -m helpers.train``.
+
+MultipleNegativesRankingLoss, optionally wrapped in MatryoshkaLoss, trained with
+SentenceTransformerTrainer on materialised triplets with the NO_DUPLICATES batch sampler.
+Checkpoints are kept, so a re-run after an interruption resumes instead of starting over.
+Introduced in notebook 02.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from helpers.models import check_matryoshka_dims
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer
+    from torch import nn
+
+RECIPE_FILE = "recipe.json"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Every knob of a training run; a checkpoint is resumed only under the same recipe."""
+
+    matryoshka_dims: tuple[int, ...] | None  # None = plain MultipleNegativesRankingLoss
+    batch_size: int
+    learning_rate: float
+    epochs: int
+    warmup: float
+    max_seq_length: int
+    seed: int
+    precision: str
+    n_train: int
+    max_steps: int = -1  # -1 = epochs over the data
+
+
+@dataclass
+class TrainResult:
+    """What a training run reports: where the model went, steps, loss, time, and whether it resumed."""
+
+    model_dir: Path
+    global_step: int
+    training_loss: float
+    seconds: float
+    resumed_from: str | None
+
+
+def fit_max_seq_length(model: SentenceTransformer, texts: Sequence[str], quantile: float = 0.99) -> int:
+    """The smallest multiple of 8 covering ``quantile`` of the texts' token lengths.
+
+    Training cost grows with ``max_seq_length``, so size it to the data rather than keep the
+    model's default (256 for MiniLM, 512 for BGE). Introduced in notebook 02.
+    """
+    lengths = [len(ids) for ids in model.tokenizer(list(texts), add_special_tokens=True)["input_ids"]]
+    needed = int(np.ceil(np.quantile(lengths, quantile)))
+    return int(min(model.max_seq_length, 8 * math.ceil(needed / 8)))
+
+
+def make_loss(model: SentenceTransformer, matryoshka_dims: Sequence[int] | None) -> nn.Module:
+    """MultipleNegativesRankingLoss, wrapped in MatryoshkaLoss when ``matryoshka_dims`` is given."""
+    from sentence_transformers.sentence_transformer.losses import (
+        MatryoshkaLoss,
+        MultipleNegativesRankingLoss,
+    )
+
+    base = MultipleNegativesRankingLoss(model)
+    if matryoshka_dims is None:
+        return base
+    dims = check_matryoshka_dims(matryoshka_dims, model.get_embedding_dimension())
+    return MatryoshkaLoss(model, base, matryoshka_dims=dims)
+
+
+def _precision_flags(precision: str) -> dict[str, bool]:
+    import torch
+
+    if precision == "fp32" or not torch.cuda.is_available():
+        return {"bf16": False, "fp16": False}
+    bf16 = torch.cuda.is_bf16_supported()
+    return {"bf16": bf16, "fp16": not bf16}
+
+
+def _last_checkpoint(checkpoint_dir: Path, recipe: Recipe) -> str | None:
+    """The newest checkpoint made under this very recipe; stale ones from another recipe are removed."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    recipe_path = checkpoint_dir / RECIPE_FILE
+    if checkpoint_dir.is_dir():
+        saved = json.loads(recipe_path.read_text()) if recipe_path.is_file() else None
+        if saved != json.loads(json.dumps(asdict(recipe))):
+            print(f"Parameters changed since the checkpoints in {checkpoint_dir} were made: starting afresh.")
+            shutil.rmtree(checkpoint_dir)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    recipe_path.write_text(json.dumps(asdict(recipe), indent=2))
+    return get_last_checkpoint(str(checkpoint_dir))
+
+
+def train(
+    model: SentenceTransformer,
+    train_dataset: Dataset,
+    model_dir: Path,
+    recipe: Recipe,
+    checkpoint_dir: Path,
+    save_steps: int | None = None,
+    callbacks: list | None = None,
+) -> TrainResult:
+    """Fine-tune ``model`` on ``train_dataset`` and save it to ``model_dir``.
+
+    Resumes from the newest checkpoint in ``checkpoint_dir`` when one exists for the same recipe.
+    A CUDA out-of-memory error is re-raised with what to change. Introduced in notebook 02.
+    """
+    import torch
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.base.sampler import BatchSamplers
+
+    model.max_seq_length = recipe.max_seq_length
+    if len(train_dataset) < recipe.batch_size:
+        raise ValueError(
+            f"The training set has {len(train_dataset)} rows, fewer than batch_size={recipe.batch_size}; "
+            "lower the batch size or use more training rows."
+        )
+    steps_per_epoch = len(train_dataset) // recipe.batch_size  # NO_DUPLICATES drops the last partial batch
+    total_steps = recipe.max_steps if recipe.max_steps > 0 else steps_per_epoch * recipe.epochs
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(checkpoint_dir),
+        num_train_epochs=recipe.epochs,
+        max_steps=recipe.max_steps,
+        per_device_train_batch_size=recipe.batch_size,
+        learning_rate=recipe.learning_rate,
+        warmup_steps=recipe.warmup,  # a float below 1 is a fraction of the steps (transformers 5)
+        batch_sampler=BatchSamplers.NO_DUPLICATES,  # in-batch negatives must not repeat a text
+        save_strategy="steps",
+        save_steps=save_steps or max(1, total_steps // 4),
+        save_total_limit=2,
+        logging_steps=max(1, total_steps // 10),
+        seed=recipe.seed,
+        data_seed=recipe.seed,
+        report_to="none",  # no wandb prompt: "Run all" never stops for input
+        dataloader_pin_memory=torch.cuda.is_available(),
+        disable_tqdm=True,
+        **_precision_flags(recipe.precision),
+    )
+    resume = _last_checkpoint(Path(checkpoint_dir), recipe)
+    trainer = SentenceTransformerTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_dataset,
+        loss=make_loss(model, recipe.matryoshka_dims),
+        callbacks=callbacks,
+    )
+    start = time.perf_counter()
+    try:
+        output = trainer.train(resume_from_checkpoint=resume)
+    except torch.cuda.OutOfMemoryError as error:
+        raise RuntimeError(
+            f"The GPU ran out of memory at batch_size={recipe.batch_size}; halve the batch size or "
+            "swap in CachedMultipleNegativesRankingLoss, which keeps large batches in little memory."
+        ) from error
+    seconds = time.perf_counter() - start
+    model_dir = Path(model_dir)
+    model.save_pretrained(str(model_dir))
+    (model_dir / RECIPE_FILE).write_text(json.dumps(asdict(recipe), indent=2))
+    history = [log["loss"] for log in trainer.state.log_history if "loss" in log]
+    return TrainResult(
+        model_dir=model_dir,
+        global_step=trainer.state.global_step,
+        training_loss=float(history[-1]) if history else float(output.training_loss),
+        seconds=seconds,
+        resumed_from=resume,
+    )
