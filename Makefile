@@ -1,0 +1,41 @@
+# Two commands do everything on a fresh machine:
+#   make run   - execute every notebook top to bottom on the embedded default (offline profile)
+#   make test  - lint, unit tests, and every notebook under pytest --nbmake in the smoke profile
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROFILE ?= offline
+# Offline-safe, quiet, reproducible: no hub calls, no progress bars in executed notebooks.
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_HUB_DISABLE_PROGRESS_BARS := 1
+export TOKENIZERS_PARALLELISM := false
+export PYTHONHASHSEED := 0
+
+.PHONY: setup run test lint format clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	MRL_PROFILE=$(PROFILE) $(PY) tools/run_notebooks.py
+
+lint: setup
+	$(PY) -m ruff check helpers tests tools notebooks
+	$(PY) -m ruff format --check helpers tests tools notebooks
+
+format: setup
+	$(PY) -m ruff format helpers tests tools notebooks
+	$(PY) -m ruff check --fix helpers tests tools notebooks
+
+test: lint
+	MRL_PROFILE=smoke $(PY) -m pytest tests notebooks --nbmake --nbmake-timeout=600 -p no:cacheprovider -q
+
+clean:
+	rm -rf runs

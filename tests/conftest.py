@@ -1,0 +1,33 @@
+"""Shared fixtures: the smoke benchmark and the packaged model, built once per session."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def smoke_profile():
+    from helpers.profiles import get_profile
+
+    return get_profile("smoke")
+
+
+@pytest.fixture(scope="session")
+def smoke_data(smoke_profile, tmp_path_factory):
+    from helpers.data import load_benchmark
+
+    return load_benchmark(smoke_profile, tmp_path_factory.mktemp("smoke"))
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    from helpers.models import load_model
+    from helpers.profiles import PACKAGED_MINILM
+
+    return load_model(PACKAGED_MINILM)

@@ -1,0 +1,80 @@
+"""Profiles, model loading and Matryoshka dims: values and the one-sentence errors learners see."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers.models import (
+    check_matryoshka_dims,
+    check_truncate_dim,
+    load_model,
+    load_saved_model,
+    matryoshka_dims,
+)
+from helpers.profiles import PACKAGED_MINILM, get_profile
+
+
+def test_matryoshka_dims():
+    assert matryoshka_dims(768) == [768, 512, 256, 128, 64]
+    assert matryoshka_dims(384) == [384, 256, 128, 64, 32]
+    assert matryoshka_dims(1024) == [1024, 512, 256, 128, 64]
+
+
+@pytest.mark.parametrize(
+    ("dims", "message"),
+    [
+        ([64, 128, 384], "must be descending"),
+        ([384, 0], "positive ints"),
+        ([384, -64], "positive ints"),
+        ([384, 64, 64], "duplicates"),
+        ([768, 64], "starts above the model's 384 dimensions"),
+        ([], "non-empty"),
+    ],
+)
+def test_bad_matryoshka_dims(dims, message):
+    with pytest.raises(ValueError, match=message):
+        check_matryoshka_dims(dims, 384)
+
+
+@pytest.mark.parametrize(
+    ("dim", "message"), [(1024, "larger than the model's 384"), (0, "positive int"), (6.5, "positive int")]
+)
+def test_bad_truncate_dim(dim, message):
+    with pytest.raises(ValueError, match=message):
+        check_truncate_dim(dim, 384)
+
+
+def test_truncate_dim_is_applied_and_not_unit_length(minilm):
+    import numpy as np
+
+    model = load_model(PACKAGED_MINILM, truncate_dim=64)
+    full = minilm.encode(["a handsaw with a thin blade"])
+    short = model.encode(["a handsaw with a thin blade"])
+    assert short.shape == (1, 64)
+    np.testing.assert_allclose(short, full[:, :64], atol=1e-6)
+    assert np.linalg.norm(short) < 0.999  # sliced after Normalize: shorter than 1
+
+
+def test_missing_or_wrong_saved_model(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run notebook 02_matryoshka_finetuning first"):
+        load_saved_model(tmp_path / "nothing", made_by="02_matryoshka_finetuning")
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(FileNotFoundError, match="is not a saved sentence-transformers model"):
+        load_saved_model(tmp_path / "notes", made_by="02_matryoshka_finetuning")
+
+
+def test_profiles(monkeypatch):
+    monkeypatch.delenv("MRL_PROFILE", raising=False)
+    assert get_profile().name == "offline"
+    monkeypatch.setenv("MRL_PROFILE", " Smoke ")
+    assert get_profile().name == "smoke"
+    monkeypatch.setenv("MRL_PROFILE", "ofline")
+    with pytest.raises(
+        ValueError, match="MRL_PROFILE='ofline' is not a profile; set it to one of full, offline, smoke"
+    ):
+        get_profile()
+
+
+def test_full_profile_without_gpu_warns():
+    with pytest.warns(UserWarning, match="expects a GPU"):
+        assert get_profile("full").model == "BAAI/bge-base-en-v1.5"

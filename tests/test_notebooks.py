@@ -1,0 +1,74 @@
+"""Notebook hygiene: stripped outputs, working Colab badges, the lesson shape, a python3 kernel.
+
+The notebooks themselves run under `pytest --nbmake notebooks` (see the Makefile's `test`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import helpers
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+BADGE = re.compile(
+    r"https://colab\.research\.google\.com/github/([^/]+/[^/]+)/blob/main/(notebooks/[^)\s]+\.ipynb)"
+)
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def test_there_are_notebooks():
+    assert [p.name[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(1, len(NOTEBOOKS) + 1)]
+    assert len(NOTEBOOKS) >= 4
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_stripped(path):
+    for cell in read(path).cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, f"{path.name}: strip outputs"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_badge_points_at_this_notebook(path):
+    nb = read(path)
+    badges = BADGE.findall(nb.cells[0].source)
+    assert badges == [(helpers.REPO_SLUG, f"notebooks/{path.name}")]
+    for slug, target in BADGE.findall("\n".join(c.source for c in nb.cells)):
+        assert slug == helpers.REPO_SLUG and (ROOT / target).is_file()
+    links = re.findall(r"\]\((\d\d_[^)]+\.ipynb)\)", "\n".join(c.source for c in nb.cells))
+    assert all((path.parent / link).is_file() for link in links)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_lesson_shape(path):
+    nb = read(path)
+    text = [c.source for c in nb.cells]
+    assert text[0].startswith("# ") and "What you'll learn" in text[0]
+    assert any(s.startswith("## Setup") for s in text)
+    assert sum("parameters" in c.metadata.get("tags", []) for c in nb.cells) == 1
+    assert any("## Recap" in s for s in text) and any("## Exercises" in s for s in text)
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_colab_install_cell_is_guarded_and_points_at_the_repo(path):
+    installs = [c.source for c in read(path).cells if "%pip install" in c.source]
+    assert len(installs) == 1
+    assert 'if "google.colab" in sys.modules:' in installs[0]
+    assert f"git+{helpers.REPO_URL}.git" in installs[0]
+    assert " torch" not in installs[0] and "-U" not in installs[0]
+
+
+def test_readme_badges_point_at_notebooks():
+    readme = (ROOT / "README.md").read_text()
+    found = BADGE.findall(readme)
+    assert {target for _, target in found} == {f"notebooks/{p.name}" for p in NOTEBOOKS}
+    assert all(slug == helpers.REPO_SLUG for slug, _ in found)

@@ -1,0 +1,95 @@
+"""Training: the recipe runs, resumes from a checkpoint to the same result, and is reproducible."""
+
+from __future__ import annotations
+
+import pytest
+from transformers import TrainerCallback
+
+from helpers.evaluation import evaluate_model
+from helpers.models import load_model, matryoshka_dims
+from helpers.profiles import PACKAGED_MINILM
+from helpers.training import Recipe, fit_max_seq_length, make_loss, train
+
+STEPS = 4
+
+
+def recipe(dims=(384, 256, 128, 64, 32), batch_size=16):
+    return Recipe(
+        matryoshka_dims=dims,
+        batch_size=batch_size,
+        learning_rate=1e-4,
+        epochs=1,
+        warmup=0.1,
+        max_seq_length=32,
+        seed=7,
+        precision="fp32",
+        n_train=64,
+        max_steps=STEPS,
+    )
+
+
+class StopAt(TrainerCallback):
+    """Simulates a lost runtime: raises once the trainer is about to run step ``step + 1``."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            raise KeyboardInterrupt
+
+
+def run(train_rows, tmp_path, name, callbacks=None):
+    model = load_model(PACKAGED_MINILM)
+    result = train(
+        model, train_rows, tmp_path / name / "model", recipe(), tmp_path / name / "ckpt", 2, callbacks
+    )
+    return model, result
+
+
+def test_resume_matches_uninterrupted_run_and_is_reproducible(smoke_data, tmp_path):
+    train_rows, bench = smoke_data
+    model_a, full = run(train_rows, tmp_path, "a")
+    assert full.global_step == STEPS and full.resumed_from is None
+    assert (full.model_dir / "modules.json").is_file()
+
+    with pytest.raises(KeyboardInterrupt):
+        run(train_rows, tmp_path, "b", callbacks=[StopAt(2)])
+    _, resumed = run(train_rows, tmp_path, "b")
+    assert resumed.resumed_from is not None and resumed.resumed_from.endswith("checkpoint-2")
+    assert resumed.global_step == STEPS
+    assert resumed.training_loss == pytest.approx(full.training_loss, rel=1e-5)
+
+    model_c, again = run(train_rows, tmp_path, "c")
+    assert again.training_loss == full.training_loss
+    metrics_a, _, _ = evaluate_model(model_a, bench, [384, 64], "a")
+    metrics_c, _, _ = evaluate_model(model_c, bench, [384, 64], "a")
+    assert metrics_a.equals(metrics_c)
+
+
+def test_changed_recipe_starts_afresh(smoke_data, tmp_path, capsys):
+    train_rows, _ = smoke_data
+    run(train_rows, tmp_path, "a")
+    model = load_model(PACKAGED_MINILM)
+    other = recipe(dims=(384, 64), batch_size=16)
+    result = train(model, train_rows, tmp_path / "a" / "model", other, tmp_path / "a" / "ckpt", 2)
+    assert result.resumed_from is None and result.global_step == STEPS
+    assert "Parameters changed" in capsys.readouterr().out
+
+
+def test_loss_and_sizes(minilm, smoke_data):
+    train_rows, _ = smoke_data
+    loss = make_loss(minilm, matryoshka_dims(384))
+    assert type(loss).__name__ == "MatryoshkaLoss" and tuple(loss.matryoshka_dims) == (384, 256, 128, 64, 32)
+    assert type(make_loss(minilm, None)).__name__ == "MultipleNegativesRankingLoss"
+    with pytest.raises(ValueError, match="must be descending"):
+        make_loss(minilm, [32, 64])
+    length = fit_max_seq_length(minilm, list(train_rows["positive"]))
+    assert length % 8 == 0 and 16 <= length <= minilm.max_seq_length
+
+
+def test_batch_larger_than_data(smoke_data, tmp_path):
+    train_rows, _ = smoke_data
+    model = load_model(PACKAGED_MINILM)
+    with pytest.raises(ValueError, match="fewer than batch_size=128"):
+        train(model, train_rows, tmp_path / "m", recipe(batch_size=128), tmp_path / "c")
