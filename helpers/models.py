@@ -66,7 +66,15 @@ def load_model(
     from sentence_transformers import SentenceTransformer
 
     resolved = resolve_model_source(source)
-    model = SentenceTransformer(resolved, device=device(), trust_remote_code=False)
+    try:
+        model = SentenceTransformer(resolved, device=device(), trust_remote_code=False)
+    except OSError as error:
+        if Path(resolved).exists():
+            raise
+        raise ConnectionError(
+            f"Cannot download {resolved} from the Hugging Face hub; check the network, "
+            "or set MRL_PROFILE=offline to use the model that ships with the course."
+        ) from error
     if truncate_dim is not None:
         model.truncate_dim = check_truncate_dim(truncate_dim, model.get_embedding_dimension())
     if max_seq_length is not None:

@@ -78,3 +78,9 @@ def test_profiles(monkeypatch):
 def test_full_profile_without_gpu_warns():
     with pytest.warns(UserWarning, match="expects a GPU"):
         assert get_profile("full").model == "BAAI/bge-base-en-v1.5"
+
+
+def test_hub_model_without_network_says_what_to_do(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ConnectionError, match="set MRL_PROFILE=offline"):
+        load_model("BAAI/bge-base-en-v1.5")

@@ -60,6 +60,10 @@ def test_resume_matches_uninterrupted_run_and_is_reproducible(smoke_data, tmp_pa
     assert resumed.global_step == STEPS
     assert resumed.training_loss == pytest.approx(full.training_loss, rel=1e-5)
 
+    _, rerun = run(train_rows, tmp_path, "a")  # notebook 02 run again, nothing changed
+    assert rerun.resumed_from.endswith(f"checkpoint-{STEPS}") and rerun.global_step == STEPS
+    assert rerun.training_loss == full.training_loss
+
     model_c, again = run(train_rows, tmp_path, "c")
     assert again.training_loss == full.training_loss
     metrics_a, _, _ = evaluate_model(model_a, bench, [384, 64], "a")
@@ -93,3 +97,19 @@ def test_batch_larger_than_data(smoke_data, tmp_path):
     model = load_model(PACKAGED_MINILM)
     with pytest.raises(ValueError, match="fewer than batch_size=128"):
         train(model, train_rows, tmp_path / "m", recipe(batch_size=128), tmp_path / "c")
+
+
+def test_gpu_out_of_memory_suggests_a_fix(smoke_data, tmp_path, monkeypatch):
+    import torch
+    from sentence_transformers import SentenceTransformerTrainer
+
+    def out_of_memory(self, *args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(SentenceTransformerTrainer, "train", out_of_memory)
+    train_rows, _ = smoke_data
+    model = load_model(PACKAGED_MINILM)
+    with pytest.raises(
+        RuntimeError, match="halve the batch size or swap in CachedMultipleNegativesRankingLoss"
+    ):
+        train(model, train_rows, tmp_path / "m", recipe(), tmp_path / "c")
