@@ -56,6 +56,21 @@ class TrainResult:
     resumed_from: str | None
 
 
+def load_recipe(model_dir: Path, made_by: str) -> Recipe:
+    """The recipe a saved model was trained with, or say which notebook to run to make it.
+
+    Notebook 05 trains its control model with exactly notebook 02's recipe, minus MatryoshkaLoss.
+    """
+    path = Path(model_dir) / RECIPE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No training recipe at {path}; run notebook {made_by} first (same MRL_PROFILE)."
+        )
+    saved = json.loads(path.read_text())
+    dims = saved.pop("matryoshka_dims")
+    return Recipe(matryoshka_dims=tuple(dims) if dims else None, **saved)
+
+
 def fit_max_seq_length(model: SentenceTransformer, texts: Sequence[str], quantile: float = 0.99) -> int:
     """The smallest multiple of 8 covering ``quantile`` of the texts' token lengths.
 
