@@ -144,7 +144,7 @@ def train(
             f"The training set has {len(train_dataset)} rows, fewer than batch_size={recipe.batch_size}; "
             "lower the batch size or use more training rows."
         )
-    steps_per_epoch = len(train_dataset) // recipe.batch_size  # NO_DUPLICATES drops the last partial batch
+    steps_per_epoch = math.ceil(len(train_dataset) / recipe.batch_size)  # sizes logging and checkpoints only
     total_steps = recipe.max_steps if recipe.max_steps > 0 else steps_per_epoch * recipe.epochs
     args = SentenceTransformerTrainingArguments(
         output_dir=str(checkpoint_dir),

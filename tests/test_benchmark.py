@@ -78,3 +78,9 @@ def test_overlap_detected(smoke_data):
     )
     with pytest.raises(ValueError, match="eval split overlaps training"):
         check_disjoint(leaked, bench)
+
+
+def test_no_training_rows_left():
+    rows = [{"query": f"q{i}", "positive": f"p{i}", "negative": f"n{i}", "group": "one"} for i in range(5)]
+    with pytest.raises(ValueError, match="no training rows are left"):
+        build_benchmark(rows, 2, 10, 10)  # the only group is held out for evaluation

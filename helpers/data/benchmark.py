@@ -150,10 +150,10 @@ def build_benchmark(
         for r in groups[g]
         if r["query"] not in eval_queries and not ({r["positive"], r["negative"]} & eval_positives)
     ]
-    random.Random(seed + 1).shuffle(train_rows)
-    train = Dataset.from_list(train_rows[:n_train], features=None) if train_rows else None
-    if train is None or len(train) == 0:
+    if not train_rows:
         raise ValueError("no training rows are left after holding out the eval split; read more rows.")
+    random.Random(seed + 1).shuffle(train_rows)
+    train = Dataset.from_list(train_rows[:n_train])
     corpus = {d: text for text, d in corpus_ids.items()}
     bench = Benchmark(
         queries=queries,
