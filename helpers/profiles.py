@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 PROFILE_ENV = "MRL_PROFILE"
@@ -82,23 +82,18 @@ PROFILES: dict[str, Profile] = {
         max_seq_length=None,
         precision="fp32",
     ),
-    "smoke": Profile(
-        name="smoke",
-        model=PACKAGED_MINILM,
-        query_prompt=None,
-        source="synthetic",
-        n_source_rows=600,
-        n_eval_queries=24,
-        n_corpus=150,
-        n_train=64,
-        batch_size=16,
-        learning_rate=1e-4,
-        epochs=1,
-        warmup=0.1,
-        max_seq_length=None,
-        precision="fp32",
-    ),
 }
+# smoke = offline, only smaller, on generated data (one code path: only sources and sizes differ)
+PROFILES["smoke"] = replace(
+    PROFILES["offline"],
+    name="smoke",
+    source="synthetic",
+    n_source_rows=600,
+    n_eval_queries=24,
+    n_corpus=150,
+    n_train=64,
+    batch_size=16,
+)
 
 
 def default_profile_name() -> str:
