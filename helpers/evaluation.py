@@ -87,6 +87,12 @@ def retrieval_metrics(ranked: Sequence[Sequence[str]], relevant: Sequence[set[st
     return {m: float(np.mean(v)) for m, v in zip(METRICS, (mrr, recall, ndcg, acc1, acc10), strict=True)}
 
 
+def score_indices(indices: np.ndarray, bench: Benchmark) -> dict[str, float]:
+    """Metrics of rankings given as corpus row numbers, one row per query in ``bench.queries`` order."""
+    doc_ids = np.array(list(bench.corpus))
+    return retrieval_metrics(doc_ids[indices], [bench.qrels[q] for q in bench.queries])
+
+
 def evaluate_embeddings(
     query_emb: np.ndarray,
     corpus_emb: np.ndarray,

@@ -1,6 +1,7 @@
 """Execute every course notebook in order and save executed copies under runs/<profile>/notebooks/.
 
 Used by `make run`. The profile comes from MRL_PROFILE, as in the notebooks themselves.
+Arguments, if any, pick notebooks by number prefix: `python tools/run_notebooks.py 06 07`.
 Prints each notebook's wall time and stops at the first failure, naming the cell.
 """
 
@@ -19,12 +20,14 @@ from helpers import get_profile, runs_dir
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-def main() -> int:
+def main(only: list[str]) -> int:
     profile = get_profile()
     out_dir = runs_dir(profile) / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     total = time.perf_counter()
     for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        if only and not path.name.startswith(tuple(only)):
+            continue
         nb = nbformat.read(path, as_version=4)
         start = time.perf_counter()
         client = NotebookClient(
@@ -45,4 +48,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
