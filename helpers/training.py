@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -82,6 +83,14 @@ def fit_max_seq_length(model: SentenceTransformer, texts: Sequence[str], quantil
     return int(min(model.max_seq_length, 8 * math.ceil(needed / 8)))
 
 
+def sequence_length_for(model: SentenceTransformer, train_rows: Dataset, n_sample: int = 2000) -> int:
+    """``fit_max_seq_length`` over the queries, positives and negatives of the first ``n_sample`` rows."""
+    sample = train_rows.select(range(min(n_sample, len(train_rows))))
+    return fit_max_seq_length(
+        model, [text for column in ("query", "positive", "negative") for text in sample[column]]
+    )
+
+
 def make_loss(model: SentenceTransformer, matryoshka_dims: Sequence[int] | None) -> nn.Module:
     """MultipleNegativesRankingLoss, wrapped in MatryoshkaLoss when ``matryoshka_dims`` is given."""
     from sentence_transformers.sentence_transformer.losses import (
@@ -89,11 +98,18 @@ def make_loss(model: SentenceTransformer, matryoshka_dims: Sequence[int] | None)
         MultipleNegativesRankingLoss,
     )
 
-    base = MultipleNegativesRankingLoss(model)
+    # Under torchrun / accelerate launch each GPU holds a slice of the batch; gathering the
+    # embeddings keeps every other text in the *global* batch as a negative, as on one device.
+    base = MultipleNegativesRankingLoss(model, gather_across_devices=world_size() > 1)
     if matryoshka_dims is None:
         return base
     dims = check_matryoshka_dims(matryoshka_dims, model.get_embedding_dimension())
     return MatryoshkaLoss(model, base, matryoshka_dims=dims)
+
+
+def world_size() -> int:
+    """Number of training processes (set by torchrun / accelerate launch; 1 otherwise)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def _precision_flags(precision: str) -> dict[str, bool]:
@@ -162,10 +178,12 @@ def train(
         data_seed=recipe.seed,
         report_to="none",  # no wandb prompt: "Run all" never stops for input
         dataloader_pin_memory=torch.cuda.is_available(),
+        use_cpu=not torch.cuda.is_available(),  # also lets torchrun on CPUs run real DDP (gloo)
         disable_tqdm=True,
         **_precision_flags(recipe.precision),
     )
-    resume = _last_checkpoint(Path(checkpoint_dir), recipe)
+    with args.main_process_first(desc="checkpoint check"):  # rank 0 cleans stale checkpoints first
+        resume = _last_checkpoint(Path(checkpoint_dir), recipe)
     trainer = SentenceTransformerTrainer(
         model=model,
         args=args,
@@ -183,8 +201,9 @@ def train(
         ) from error
     seconds = time.perf_counter() - start
     model_dir = Path(model_dir)
-    model.save_pretrained(str(model_dir))
-    (model_dir / RECIPE_FILE).write_text(json.dumps(asdict(recipe), indent=2))
+    if trainer.is_world_process_zero():  # several processes, one copy on disk
+        model.save_pretrained(str(model_dir))
+        (model_dir / RECIPE_FILE).write_text(json.dumps(asdict(recipe), indent=2))
     history = [log["loss"] for log in trainer.state.log_history if "loss" in log]
     return TrainResult(
         model_dir=model_dir,
