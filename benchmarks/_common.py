@@ -1,0 +1,78 @@
+"""Shared by the benchmark scripts: where results go, how they are printed, machine facts."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+RESULTS = Path(os.environ.get("MRL_BENCH_RESULTS", Path(__file__).resolve().parent / "results"))
+
+
+def machine() -> dict[str, object]:
+    """What the numbers were measured on (they are only comparable on the same machine)."""
+    import torch
+
+    return {
+        "cpus": os.cpu_count(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
+
+
+def spread(values: Sequence[float]) -> dict[str, float]:
+    """Median, min and max of repeated measurements."""
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def emit(name: str, result: dict[str, object]) -> None:
+    """Print ``result`` as one JSON line and keep it as ``benchmarks/results/<name>.json``."""
+    result = {"benchmark": name, **result, "machine": machine()}
+    line = json.dumps(result, sort_keys=False)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(line)
+    sys.stdout.flush()
+
+
+def quiet() -> None:
+    """Offline, no progress bars: the same environment `make` sets."""
+    for key, value in {
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }.items():
+        os.environ.setdefault(key, value)
+
+
+def offline_benchmark(n_queries: int | None = None, n_corpus: int | None = None):
+    """The offline profile's benchmark, optionally cut to ``n_queries`` queries and ``n_corpus`` passages.
+
+    The cut keeps every relevant passage of the kept queries and fills up with the first other
+    passages, so each query still has its answers in the corpus.
+    """
+    import tempfile
+
+    from helpers.data import load_benchmark
+    from helpers.data.benchmark import Benchmark
+    from helpers.profiles import get_profile
+
+    _, bench = load_benchmark(get_profile("offline"), Path(tempfile.mkdtemp(prefix="bench-")))
+    if n_queries is None and n_corpus is None:
+        return bench
+    qids = list(bench.queries)[: n_queries or len(bench.queries)]
+    relevant = {d for q in qids for d in bench.qrels[q]}
+    others = [d for d in bench.corpus if d not in relevant]
+    keep = relevant | set(others[: max(0, (n_corpus or len(bench.corpus)) - len(relevant))])
+    return Benchmark(
+        queries={q: bench.queries[q] for q in qids},
+        corpus={d: text for d, text in bench.corpus.items() if d in keep},
+        qrels={q: bench.qrels[q] for q in qids},
+    )

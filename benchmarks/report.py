@@ -1,0 +1,167 @@
+"""Build the README's "Performance" section and plot from ``benchmarks/results/*.json``.
+
+    python benchmarks/report.py          # rewrite the section between the README markers + the plot
+    python benchmarks/report.py --check  # exit 1 if the README does not match the JSON files
+
+Nothing in the section is typed by hand: every number is read from the files the benchmark
+scripts wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+README = Path(__file__).resolve().parent.parent / "README.md"
+START, END = "<!-- performance:start -->", "<!-- performance:end -->"
+PLOT = RESULTS / "performance.png"
+
+
+def load() -> dict[str, object]:
+    data = {
+        name: json.loads((RESULTS / f"{name}.json").read_text())
+        for name in ("s1_evaluation", "s2_search", "s3_training", "t1_wall_time")
+    }
+    tune = RESULTS / "tune_offline.jsonl"
+    data["tune"] = (
+        [json.loads(line) for line in tune.read_text().splitlines() if line.strip()] if tune.is_file() else []
+    )
+    return data
+
+
+def fmt_spread(s: dict[str, float], digits: int = 2, unit: str = "") -> str:
+    return f"{s['median']:.{digits}f}{unit} ({s['min']:.{digits}f}–{s['max']:.{digits}f})"
+
+
+def render(data: dict[str, object]) -> str:
+    s1, s2, s3, t1 = data["s1_evaluation"], data["s2_search"], data["s3_training"], data["t1_wall_time"]
+    yes = lambda ok: "yes" if ok else "**no**"  # noqa: E731
+    lines = [
+        START,
+        "",
+        f"Measured on this project's CI-like machine ({s1['machine']['cpus']} CPUs, no GPU). Every figure is a ratio",
+        "or a time from one run of the script named in its row, as median (min–max) of repeats; the JSON",
+        "files in `benchmarks/results/` hold all of it, and `python benchmarks/report.py` rebuilt this section.",
+        "",
+        "| | figure | measured | target | met |",
+        "|---|---|---|---|---|",
+        f"| S1 | encode-once evaluator vs `InformationRetrievalEvaluator` per dim, {len(s1['dims'])} dims ({s1['data']}) | "
+        f"{fmt_spread(s1['speedup'], 2, '×')} faster; largest metric difference {s1['max_abs_metric_diff']:.1e} | ≥ 3.5×, ≤ 1e-6 | {yes(s1['speedup']['median'] >= 3.5 and s1['max_abs_metric_diff'] <= 1e-6)} |",
+    ]
+    for full in ("384", "768"):
+        for lib in ("numpy", "faiss"):
+            s = s2["summary"][full][lib]
+            full_ms = s2["latency_ms"][full][full][lib]["median_ms"]
+            small_ms = s2["latency_ms"][full]["64"][lib]["median_ms"]
+            lines.append(
+                f"| S2 | exact top-10, {full}-d → 64-d, {lib}, 100k random unit vectors | {full_ms:.2f} → {small_ms:.2f} ms/query: "
+                f"{s['speedup_64']:.1f}× = {s['share_of_ratio_%']:.0f}% of the {s['dim_ratio']:.0f}× dimension ratio | ≥ 80% | "
+                f"{yes(s['share_of_ratio_%'] >= 80)} |"
+            )
+    q = s2["adaptive_quality"]
+    for lib in ("numpy", "faiss"):
+        s = s2["summary"]["384"][lib]
+        lines.append(
+            f"| S2 | adaptive: 64-d shortlist of {q['k']}, 384-d rerank ({lib}) | keeps {q['kept_%']:.1f}% of full-size MRR@10 "
+            f"(offline benchmark) at {s['adaptive_speedup']:.1f}× the speed of 384-d search | ≥ 99% at ≥ 4× | "
+            f"{yes(q['kept_%'] >= 99 and s['adaptive_speedup'] >= 4)} |"
+        )
+    sps = s3["seconds_per_step"]
+    lines += [
+        f"| S3 | seconds per step, batch {s3['batch_size']}, max_seq_length {s3['max_seq_length']}: MNRL vs MatryoshkaLoss | "
+        f"{fmt_spread(sps['mnrl'])} vs {fmt_spread(sps['matryoshka'])} s: overhead {s3['matryoshka_overhead_%']:+.1f}%; "
+        f"{s3['tokens_per_second']['matryoshka']:.0f} tokens/s; peak memory {s3['peak_memory_mib']['mnrl']['peak_mib']:.0f} vs "
+        f"{s3['peak_memory_mib']['matryoshka']['peak_mib']:.0f} MiB ({s3['peak_memory_mib']['mnrl']['kind']}) | ≤ 3% | {yes(s3['matryoshka_overhead_%'] <= 3)} |",
+    ]
+    for name in ("make test", "make run"):
+        if name in t1:
+            r = t1[name]
+            limit = 10 if name == "make test" else 20
+            lines.append(
+                f"| T1 | `{name}` wall time (empty runs folder) | {r['minutes']:.1f} min, exit {r['returncode']} | ≤ {limit} min | "
+                f"{yes(r['returncode'] == 0 and r['minutes'] <= limit)} |"
+            )
+    if data["tune"]:
+        lines += [
+            "",
+            "Tuning the offline recipe (`benchmarks/tune_offline.py`; 64-d and full-size MRR@10 of the matryoshka model",
+            "along training, on the offline benchmark):",
+            "",
+            "| variant | steps | s/step | minutes | MRR@10 full | MRR@10 64-d | 64-d retention |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for run in data["tune"]:
+            for point in run["curve"]:
+                lines.append(
+                    f"| {run['label']} | {point['step']} | {run['seconds_per_step']:.2f} | {point['train_minutes']:.1f} | "
+                    f"{point['mrr@10_full']:.3f} | {point['mrr@10_64']:.3f} | {point['retention_64_%']:.1f}% |"
+                )
+    lines += ["", f"![Performance]({PLOT.relative_to(README.parent)})", "", END]
+    return "\n".join(lines)
+
+
+def plot(data: dict[str, object]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    s2 = data["s2_search"]
+    for full, rows in s2["latency_ms"].items():
+        dims = sorted(int(d) for d in rows if d.isdigit())
+        for lib in ("numpy", "faiss"):
+            axes[0].plot(
+                dims,
+                [rows[str(d)][lib]["median_ms"] for d in dims],
+                marker="o",
+                label=f"{lib}, {full}-d model",
+            )
+    axes[0].set_xscale("log", base=2)
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("dims searched")
+    axes[0].set_ylabel("ms per query (median)")
+    axes[0].set_title("S2: exact top-10 on 100k vectors")
+    axes[0].legend(fontsize=7)
+    for run in data["tune"]:
+        xs = [p["train_minutes"] for p in run["curve"]]
+        axes[1].plot(xs, [p["mrr@10_64"] for p in run["curve"]], marker="o", label=run["label"])
+    axes[1].set_xlabel("training minutes (2 CPUs)")
+    axes[1].set_ylabel("64-d MRR@10")
+    axes[1].set_title("Offline recipe: 64-d quality vs training time")
+    axes[1].legend(fontsize=7)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(PLOT, dpi=110)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    data = load()
+    text = README.read_text()
+    if START not in text or END not in text:
+        print(f"README.md has no {START} ... {END} markers.")
+        return 1
+    before, rest = text.split(START, 1)
+    _, after = rest.split(END, 1)
+    new = before + render(data) + after
+    if args.check:
+        if new != text:
+            print(
+                "README's Performance section differs from benchmarks/results; run python benchmarks/report.py."
+            )
+            return 1
+        return 0
+    README.write_text(new)
+    plot(data)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Tune the offline recipe: train one variant, evaluate 64-d and full-size MRR@10 along the way.
+
+    python benchmarks/tune_offline.py --learning-rate 2e-4 --batch-size 32
+
+Trains notebook 02's recipe (the offline profile's values, with the flags overriding), keeps a
+checkpoint at each of ``--points`` evenly spaced steps, and evaluates every checkpoint on the
+offline benchmark: the curve of MRR@10 against training minutes. Each variant is appended as
+one JSON line to ``benchmarks/results/tune_offline.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import tempfile
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from _common import RESULTS, machine, quiet
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--n-train", type=int)
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--warmup", type=float)
+    parser.add_argument("--max-seq-length", type=int)
+    parser.add_argument("--points", type=int, default=2, help="checkpoints evaluated along the run")
+    parser.add_argument("--label", default="")
+    args = parser.parse_args()
+    quiet()
+
+    from helpers.data import load_benchmark
+    from helpers.evaluation import evaluate_model
+    from helpers.models import load_model, matryoshka_dims
+    from helpers.profiles import get_profile
+    from helpers.training import Recipe, sequence_length_for, train
+
+    overrides = {k: v for k, v in vars(args).items() if v is not None and k not in ("points", "label")}
+    profile = replace(get_profile("offline"), **{k: v for k, v in overrides.items() if k != "max_seq_length"})
+    work = Path(tempfile.mkdtemp(prefix="tune-"))
+    train_rows, bench = load_benchmark(profile, work)
+    model = load_model(profile.model)
+    full = model.get_embedding_dimension()
+    recipe = Recipe(
+        matryoshka_dims=tuple(matryoshka_dims(full)),
+        batch_size=profile.batch_size,
+        learning_rate=profile.learning_rate,
+        epochs=profile.epochs,
+        warmup=profile.warmup,
+        max_seq_length=args.max_seq_length or sequence_length_for(model, train_rows),
+        seed=profile.seed,
+        precision=profile.precision,
+        n_train=len(train_rows),
+    )
+    steps = math.ceil(len(train_rows) / recipe.batch_size) * recipe.epochs
+    every = max(1, steps // args.points)
+    result = train(model, train_rows, work / "model", recipe, work / "ckpt", save_steps=every)
+    curve = []
+    for checkpoint in sorted((work / "ckpt").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])):
+        step = int(checkpoint.name.split("-")[1])
+        start = time.perf_counter()
+        table, _, _ = evaluate_model(load_model(checkpoint), bench, [full, 64], "tune")
+        mrr = dict(zip(table["dim"], table["mrr@10"], strict=True))
+        curve.append(
+            {
+                "step": step,
+                "train_minutes": round(result.seconds / 60 * step / result.global_step, 2),
+                "mrr@10_full": round(float(mrr[full]), 4),
+                "mrr@10_64": round(float(mrr[64]), 4),
+                "retention_64_%": round(100 * float(mrr[64] / mrr[full]), 1),
+                "eval_seconds": round(time.perf_counter() - start, 1),
+            }
+        )
+    line = {
+        "label": args.label,
+        "benchmark_fingerprint": bench.fingerprint(),
+        "recipe": asdict(recipe),
+        "steps": result.global_step,
+        "train_seconds": round(result.seconds, 1),
+        "seconds_per_step": round(result.seconds / result.global_step, 2),
+        "curve": curve,
+        "machine": machine(),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with (RESULTS / "tune_offline.jsonl").open("a") as handle:
+        handle.write(json.dumps(line) + "\n")
+    print(json.dumps(line))
+
+
+if __name__ == "__main__":
+    main()

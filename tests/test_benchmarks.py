@@ -1,0 +1,51 @@
+"""The benchmark scripts run, their figures are real, and the README's Performance section matches them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def run(script: str, *args: str, results: Path) -> dict:
+    env = {**os.environ, "MRL_BENCH_RESULTS": str(results), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = json.loads(done.stdout.strip().splitlines()[-1])
+    assert line == json.loads((results / f"{line['benchmark']}.json").read_text())
+    return line
+
+
+def test_readme_performance_section_matches_the_result_files():
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "report.py"), "--check"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout
+
+
+def test_s1_evaluator_parity_on_a_small_cut(tmp_path):
+    line = run(
+        "s1_evaluation.py", "--n-queries", "20", "--n-corpus", "200", "--repeats", "1", results=tmp_path
+    )
+    assert line["max_abs_metric_diff"] <= 1e-6
+    assert line["speedup"]["n"] == 1 and line["speedup"]["median"] > 1  # one encode instead of four
+
+
+def test_s3_training_step_timings(tmp_path):
+    line = run(
+        "s3_training.py", "--steps", "1", "--batch-size", "4", "--max-seq-length", "16", results=tmp_path
+    )
+    assert set(line["seconds_per_step"]) == {"mnrl", "matryoshka"}
+    assert all(v["median"] > 0 for v in line["seconds_per_step"].values())
+    assert all(m["peak_mib"] > 100 for m in line["peak_memory_mib"].values())  # a loaded model, at least
