@@ -40,7 +40,7 @@ def adaptive_quality() -> dict[str, object]:
     corpus = load_corpus_embeddings(
         run_dir / "matryoshka_corpus_full.npy", bench, model, made_by="03_re_evaluation (make run)"
     )
-    queries = encode(model, list(bench.queries.values()))
+    queries = encode(model, list(bench.queries.values()), prompt=get_profile("offline").query_prompt)
     full = score_indices(rank(queries, corpus, 10)[0], bench)["mrr@10"]
     curve = {}
     for k in SHORTLIST_K:

@@ -36,27 +36,17 @@ def main() -> None:
 
     from helpers.data import load_benchmark
     from helpers.evaluation import evaluate_model
-    from helpers.models import load_model, matryoshka_dims
+    from helpers.models import load_model
     from helpers.profiles import get_profile
-    from helpers.training import Recipe, sequence_length_for, train
+    from helpers.training import profile_recipe, train
 
     overrides = {k: v for k, v in vars(args).items() if v is not None and k not in ("points", "label")}
-    profile = replace(get_profile("offline"), **{k: v for k, v in overrides.items() if k != "max_seq_length"})
+    profile = replace(get_profile("offline"), **overrides)
     work = Path(tempfile.mkdtemp(prefix="tune-"))
     train_rows, bench = load_benchmark(profile, work)
     model = load_model(profile.model)
     full = model.get_embedding_dimension()
-    recipe = Recipe(
-        matryoshka_dims=tuple(matryoshka_dims(full)),
-        batch_size=profile.batch_size,
-        learning_rate=profile.learning_rate,
-        epochs=profile.epochs,
-        warmup=profile.warmup,
-        max_seq_length=args.max_seq_length or sequence_length_for(model, train_rows),
-        seed=profile.seed,
-        precision=profile.precision,
-        n_train=len(train_rows),
-    )
+    recipe = profile_recipe(profile, model, train_rows)
     steps = math.ceil(len(train_rows) / recipe.batch_size) * recipe.epochs
     every = max(1, steps // args.points)
     result = train(model, train_rows, work / "model", recipe, work / "ckpt", save_steps=every)

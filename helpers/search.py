@@ -155,17 +155,16 @@ def quantized_search(
     """
     if precision == "float32":
         return rank(query_emb, corpus_emb, k)
+    from sentence_transformers import quantize_embeddings
+
     codes, ranges = quantize(corpus_emb, precision)
     k_short = min(k * rescore_multiplier, len(corpus_emb))
     if precision == "int8":
-        from sentence_transformers import quantize_embeddings
-
         query_codes = quantize_embeddings(query_emb, precision="int8", ranges=ranges)
         # int8 products summed in float32 are exact: |sum| <= dim * 128 * 128 < 2**24 for dim <= 1024
         candidates, _ = rank(query_codes.astype(np.float32), codes.astype(np.float32), k_short)
         return rerank(query_emb, dequantize_int8(codes, ranges), candidates, k)
     import faiss
-    from sentence_transformers import quantize_embeddings
 
     index = faiss.IndexBinaryFlat(codes.shape[1] * 8)
     index.add(codes)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from helpers.profiles import PROFILES, get_profile, runs_dir
@@ -55,29 +55,17 @@ def main(argv: list[str] | None = None) -> int:
     from helpers.data import load_benchmark
     from helpers.evaluation import evaluate_model
     from helpers.models import load_model, matryoshka_dims
-    from helpers.training import Recipe, sequence_length_for, train
+    from helpers.training import profile_recipe, train
 
-    profile = get_profile(args.profile)
+    knobs = ("batch_size", "learning_rate", "epochs", "max_seq_length", "seed")
+    overrides = {knob: getattr(args, knob) for knob in knobs if getattr(args, knob) is not None}
+    profile = replace(get_profile(args.profile), **overrides)
     run_dir = runs_dir(profile)
     name = "matryoshka" if args.loss == "matryoshka" else "standard"
     model_dir = args.output or run_dir / "models" / name
     train_rows, bench = load_benchmark(profile, run_dir)
     model = load_model(profile.model)
-    full_dim = model.get_embedding_dimension()
-    recipe = Recipe(
-        matryoshka_dims=tuple(args.dims or matryoshka_dims(full_dim)) if args.loss == "matryoshka" else None,
-        batch_size=args.batch_size or profile.batch_size,
-        learning_rate=args.learning_rate or profile.learning_rate,
-        epochs=args.epochs or profile.epochs,
-        warmup=profile.warmup,
-        max_seq_length=args.max_seq_length
-        or profile.max_seq_length
-        or sequence_length_for(model, train_rows),
-        seed=profile.seed if args.seed is None else args.seed,
-        precision=profile.precision,
-        n_train=len(train_rows),
-        max_steps=args.max_steps,
-    )
+    recipe = profile_recipe(profile, model, train_rows, args.loss == "matryoshka", args.dims, args.max_steps)
     result = train(model, train_rows, model_dir, recipe, run_dir / "checkpoints" / Path(model_dir).name)
     report = {
         "profile": profile.name,
@@ -93,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
         return 0
     if args.evaluate:
-        dims = list(recipe.matryoshka_dims or matryoshka_dims(full_dim))
+        dims = list(recipe.matryoshka_dims or matryoshka_dims(model.get_embedding_dimension()))
         table, _, _ = evaluate_model(model, bench, dims, name, query_prompt=profile.query_prompt)
         report["mrr@10"] = {int(row["dim"]): round(float(row["mrr@10"]), 4) for _, row in table.iterrows()}
     print(json.dumps(report))

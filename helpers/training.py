@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from helpers.models import check_matryoshka_dims
+from helpers.models import check_matryoshka_dims, matryoshka_dims
 
 if TYPE_CHECKING:
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer
     from torch import nn
+
+    from helpers.profiles import Profile
 
 RECIPE_FILE = "recipe.json"
 
@@ -88,6 +90,34 @@ def sequence_length_for(model: SentenceTransformer, train_rows: Dataset, n_sampl
     sample = train_rows.select(range(min(n_sample, len(train_rows))))
     return fit_max_seq_length(
         model, [text for column in ("query", "positive", "negative") for text in sample[column]]
+    )
+
+
+def profile_recipe(
+    profile: Profile,
+    model: SentenceTransformer,
+    train_rows: Dataset,
+    matryoshka: bool = True,
+    dims: Sequence[int] | None = None,
+    max_steps: int = -1,
+) -> Recipe:
+    """Notebook 02's recipe from a profile's values, as ``python -m helpers.train`` and the tuning script use it.
+
+    ``dims`` defaults to the model's size and the four powers of two below it; ``matryoshka=False``
+    is the plain-MNRL control. A profile without ``max_seq_length`` gets one fitted to the data.
+    """
+    full_dim = model.get_embedding_dimension()
+    return Recipe(
+        matryoshka_dims=tuple(dims or matryoshka_dims(full_dim)) if matryoshka else None,
+        batch_size=profile.batch_size,
+        learning_rate=profile.learning_rate,
+        epochs=profile.epochs,
+        warmup=profile.warmup,
+        max_seq_length=profile.max_seq_length or sequence_length_for(model, train_rows),
+        seed=profile.seed,
+        precision=profile.precision,
+        n_train=len(train_rows),
+        max_steps=max_steps,
     )
 
 
