@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from helpers.profiles import PACKAGED_MINILM
+from helpers.profiles import PACKAGED_MINILM, run_first
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -89,9 +89,7 @@ def load_saved_model(folder: Path, made_by: str, truncate_dim: int | None = None
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(
-            f"No saved model at {folder}; run notebook {made_by} first (same MRL_PROFILE)."
-        )
+        raise FileNotFoundError(f"No saved model at {folder}; {run_first(made_by)}")
     if not all((folder / name).is_file() for name in MODEL_FILES):
         raise FileNotFoundError(
             f"{folder} is not a saved sentence-transformers model (no {MODEL_FILES[0]}); "

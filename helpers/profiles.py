@@ -1,15 +1,14 @@
 """The three course profiles (full, offline, smoke) and where each one writes its results.
 
 One code path, three sizes: a profile only names sources and sizes, never different logic.
-``MRL_PROFILE`` picks one; Colab defaults to ``full``, everywhere else to ``offline``.
-Introduced in notebook 01.
+``MRL_PROFILE`` picks one; Colab defaults to ``full`` on a GPU runtime and to ``offline`` on a
+CPU one, everywhere else the default is ``offline``. Introduced in notebook 01.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -41,7 +40,8 @@ class Profile:
     epochs: int
     warmup: float
     max_seq_length: int | None
-    precision: str  # "auto": bf16/fp16 when the GPU supports it; "fp32" otherwise
+    precision: str  # "auto": bf16 from compute capability 8.0, fp16 below (T4); "fp32" always fp32
+    mini_batch_size: int | None = None  # set: CachedMultipleNegativesRankingLoss embeds in chunks
     seed: int = 42
 
     def as_dict(self) -> dict[str, object]:
@@ -63,8 +63,17 @@ PROFILES: dict[str, Profile] = {
         learning_rate=2e-5,
         epochs=1,
         warmup=0.1,
-        max_seq_length=256,
+        # Sized to the data (99th percentile of token lengths, at most BGE's 512), as offline does.
+        max_seq_length=None,
         precision="auto",
+        # GPU memory on a T4 (15 GB), estimated (no GPU here to measure it): weights, gradients and
+        # Adam states of BGE-base's 109M parameters in fp32 take 1.75 GB; activations under fp16 take
+        # about 34 x sequences x tokens x 768 x 12 layers bytes. One batch of 64 triplets at once
+        # (128 passages at 256 tokens, 64 short queries) is ~10.5 GB of activations, ~13 GB with the
+        # CUDA context: close to the limit. CachedMultipleNegativesRankingLoss gives the same loss and
+        # gradients but back-propagates 32 texts at a time: ~2.6 GB of activations, a peak near 5 GB,
+        # for one extra forward pass without gradients (~30% more time per step).
+        mini_batch_size=32,
     ),
     "offline": Profile(
         name="offline",
@@ -99,35 +108,64 @@ PROFILES["smoke"] = replace(
 )
 
 
+def in_colab() -> bool:
+    """True inside a Google Colab kernel (it imports ``google.colab`` at start-up)."""
+    return "google.colab" in sys.modules
+
+
+def gpu_available() -> bool:
+    """True when torch sees a CUDA GPU."""
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def default_profile_name() -> str:
     """``full`` inside Google Colab, ``offline`` everywhere else."""
-    return "full" if "google.colab" in sys.modules else "offline"
+    return "full" if in_colab() else "offline"
 
 
 def get_profile(name: str | None = None) -> Profile:
     """Return the profile named ``name``, or by ``MRL_PROFILE``, or the default for this machine.
 
-    Raises a one-sentence ``ValueError`` for an unknown name. Introduced in notebook 01.
+    The ``full`` profile trains BGE-base and needs a GPU: chosen by default in a Colab runtime
+    without one, it gives way to ``offline`` with a one-line note; asked for by name, it stops
+    with one sentence instead of starting a run that cannot finish. Raises a one-sentence
+    ``ValueError`` for an unknown name. Introduced in notebook 01.
     """
     raw = name if name is not None else os.environ.get(PROFILE_ENV, "")
     key = raw.strip().lower() or default_profile_name()
     if key not in PROFILES:
         raise ValueError(f"{PROFILE_ENV}={raw!r} is not a profile; set it to one of {', '.join(PROFILES)}.")
-    profile = PROFILES[key]
-    if profile.name == "full":
-        _warn_without_gpu()
-    return profile
+    if key == "full" and not gpu_available():
+        if not raw.strip():
+            print(
+                "This Colab runtime has no GPU, so the course runs its CPU-sized profile 'offline' "
+                "(all-MiniLM-L6-v2 on WordNet); for the full profile choose Runtime > Change runtime "
+                "type > T4 GPU and run the notebook again."
+            )
+            return PROFILES["offline"]
+        raise RuntimeError(
+            f"{PROFILE_ENV}=full fine-tunes BGE-base, which needs a GPU and none is visible (on a CPU it "
+            "would take about 12 hours); in Colab choose Runtime > Change runtime type > T4 GPU, "
+            f"or set {PROFILE_ENV}=offline for the CPU-sized course."
+        )
+    return PROFILES[key]
 
 
-def _warn_without_gpu() -> None:
+def mixed_precision(precision: str) -> dict[str, bool]:
+    """The Trainer's ``bf16``/``fp16`` flags for a profile's ``precision`` on this machine.
+
+    bf16 only from compute capability 8.0 (A100, L4, H100); below it (a T4 is 7.5) fp16, because
+    ``torch.cuda.is_bf16_supported()`` also counts emulated bf16, which is slow. Nothing on a
+    CPU or for ``"fp32"``. Introduced in notebook 02.
+    """
     import torch
 
-    if not torch.cuda.is_available():
-        warnings.warn(
-            "The full profile expects a GPU and none is visible: in Colab choose Runtime > Change "
-            f"runtime type > T4 GPU, or set {PROFILE_ENV}=offline for the CPU-sized course.",
-            stacklevel=3,
-        )
+    if precision == "fp32" or not torch.cuda.is_available():
+        return {"bf16": False, "fp16": False}
+    bf16 = torch.cuda.get_device_capability() >= (8, 0)
+    return {"bf16": bf16, "fp16": not bf16}
 
 
 def repo_root() -> Path | None:
@@ -140,7 +178,8 @@ def runs_dir(profile: Profile) -> Path:
     """Where a profile's artefacts go: ``$MRL_RUNS_DIR`` or ``<checkout>/runs``, then ``<profile>``.
 
     Resolved from the package, never from the working directory, so notebooks run from any folder
-    write to the same place. Outside a checkout (a pip install in Colab) it is ``./runs``.
+    write to the same place. In Colab the setup cell points ``MRL_RUNS_DIR`` at Google Drive, the
+    one folder that every notebook's machine shares; outside a checkout without it, ``./runs``.
     """
     base = os.environ.get(RUNS_ENV)
     if base:
@@ -151,3 +190,18 @@ def runs_dir(profile: Profile) -> Path:
     path = root / profile.name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def run_first(made_by: str) -> str:
+    """The end of every "input missing" message: which notebook to run, and how results are shared.
+
+    In Colab without ``MRL_RUNS_DIR`` (Drive not mounted) results stay on one notebook's machine,
+    so the message says to mount Drive as well.
+    """
+    advice = f"run notebook {made_by} first (same {PROFILE_ENV})"
+    if in_colab() and not os.environ.get(RUNS_ENV):
+        advice += (
+            " with Google Drive mounted by the setup cell, because each Colab notebook runs on its own "
+            "machine and only Drive is shared between them"
+        )
+    return advice + "."

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.profiles import run_first
+
 METRICS_FILE = "metrics.csv"
 PARAMS_FILE = "params.json"
 KEY = ["model", "dim"]
@@ -83,7 +85,7 @@ def load_results(
     for model in models:
         if model not in set(table["model"]):
             raise FileNotFoundError(
-                f"No {model!r} rows in {Path(run_dir) / METRICS_FILE}; run notebook {made_by[model]} first."
+                f"No {model!r} rows in {Path(run_dir) / METRICS_FILE}; {run_first(made_by[model])}"
             )
         if recorded.get(model, {}).get("benchmark") != benchmark:
             raise ValueError(

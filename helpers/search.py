@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from helpers.evaluation import encode, rank, truncate
+from helpers.profiles import run_first
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -39,7 +40,7 @@ def load_corpus_embeddings(
     notebook 02 was re-run after 03) is refused with what to run instead of being used silently.
     """
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; run notebook {made_by} first (same MRL_PROFILE).")
+        raise FileNotFoundError(f"{path} is missing; {run_first(made_by)}")
     corpus_emb = np.load(path)
     texts = list(bench.corpus.values())
     fresh = encode(model, texts[:n_check]) if len(corpus_emb) == len(texts) else None

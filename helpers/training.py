@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from helpers.models import check_matryoshka_dims, matryoshka_dims
+from helpers.profiles import mixed_precision, run_first
 
 if TYPE_CHECKING:
     from datasets import Dataset
-    from sentence_transformers import SentenceTransformer
+    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
     from torch import nn
 
     from helpers.profiles import Profile
@@ -46,6 +47,8 @@ class Recipe:
     precision: str
     n_train: int
     max_steps: int = -1  # -1 = epochs over the data
+    query_prompt: str | None = None  # prepended to the "query" column, as in evaluation (BGE)
+    mini_batch_size: int | None = None  # set: CachedMultipleNegativesRankingLoss, chunks of this size
 
 
 @dataclass
@@ -66,9 +69,7 @@ def load_recipe(model_dir: Path, made_by: str) -> Recipe:
     """
     path = Path(model_dir) / RECIPE_FILE
     if not path.is_file():
-        raise FileNotFoundError(
-            f"No training recipe at {path}; run notebook {made_by} first (same MRL_PROFILE)."
-        )
+        raise FileNotFoundError(f"No training recipe at {path}; {run_first(made_by)}")
     saved = json.loads(path.read_text())
     dims = saved.pop("matryoshka_dims")
     return Recipe(matryoshka_dims=tuple(dims) if dims else None, **saved)
@@ -118,19 +119,34 @@ def profile_recipe(
         precision=profile.precision,
         n_train=len(train_rows),
         max_steps=max_steps,
+        query_prompt=profile.query_prompt,
+        mini_batch_size=profile.mini_batch_size,
     )
 
 
-def make_loss(model: SentenceTransformer, matryoshka_dims: Sequence[int] | None) -> nn.Module:
-    """MultipleNegativesRankingLoss, wrapped in MatryoshkaLoss when ``matryoshka_dims`` is given."""
+def make_loss(
+    model: SentenceTransformer, matryoshka_dims: Sequence[int] | None, mini_batch_size: int | None = None
+) -> nn.Module:
+    """MultipleNegativesRankingLoss, wrapped in MatryoshkaLoss when ``matryoshka_dims`` is given.
+
+    With ``mini_batch_size`` the base loss is CachedMultipleNegativesRankingLoss: the same loss and
+    gradients, computed ``mini_batch_size`` texts at a time so a large batch fits in GPU memory.
+    """
     from sentence_transformers.sentence_transformer.losses import (
+        CachedMultipleNegativesRankingLoss,
         MatryoshkaLoss,
         MultipleNegativesRankingLoss,
     )
 
     # Under torchrun / accelerate launch each GPU holds a slice of the batch; gathering the
     # embeddings keeps every other text in the *global* batch as a negative, as on one device.
-    base = MultipleNegativesRankingLoss(model, gather_across_devices=world_size() > 1)
+    gather = world_size() > 1
+    if mini_batch_size:
+        base = CachedMultipleNegativesRankingLoss(
+            model, mini_batch_size=mini_batch_size, gather_across_devices=gather
+        )
+    else:
+        base = MultipleNegativesRankingLoss(model, gather_across_devices=gather)
     if matryoshka_dims is None:
         return base
     dims = check_matryoshka_dims(matryoshka_dims, model.get_embedding_dimension())
@@ -140,15 +156,6 @@ def make_loss(model: SentenceTransformer, matryoshka_dims: Sequence[int] | None)
 def world_size() -> int:
     """Number of training processes (set by torchrun / accelerate launch; 1 otherwise)."""
     return int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def _precision_flags(precision: str) -> dict[str, bool]:
-    import torch
-
-    if precision == "fp32" or not torch.cuda.is_available():
-        return {"bf16": False, "fp16": False}
-    bf16 = torch.cuda.is_bf16_supported()
-    return {"bf16": bf16, "fp16": not bf16}
 
 
 def _last_checkpoint(checkpoint_dir: Path, recipe: Recipe) -> str | None:
@@ -166,20 +173,15 @@ def _last_checkpoint(checkpoint_dir: Path, recipe: Recipe) -> str | None:
     return get_last_checkpoint(str(checkpoint_dir))
 
 
-def train(
+def make_trainer(
     model: SentenceTransformer,
     train_dataset: Dataset,
-    model_dir: Path,
     recipe: Recipe,
     checkpoint_dir: Path,
     save_steps: int | None = None,
     callbacks: list | None = None,
-) -> TrainResult:
-    """Fine-tune ``model`` on ``train_dataset`` and save it to ``model_dir``.
-
-    Resumes from the newest checkpoint in ``checkpoint_dir`` when one exists for the same recipe.
-    A CUDA out-of-memory error is re-raised with what to change. Introduced in notebook 02.
-    """
+) -> tuple[SentenceTransformerTrainer, str | None]:
+    """The trainer for ``recipe`` and the checkpoint to resume from (``None``: a fresh start)."""
     import torch
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.base.sampler import BatchSamplers
@@ -210,7 +212,9 @@ def train(
         dataloader_pin_memory=torch.cuda.is_available(),
         use_cpu=not torch.cuda.is_available(),  # also lets torchrun on CPUs run real DDP (gloo)
         disable_tqdm=True,
-        **_precision_flags(recipe.precision),
+        # the query prompt (BGE's "Represent this sentence ...") on queries, as in evaluation
+        prompts={"query": recipe.query_prompt} if recipe.query_prompt else None,
+        **mixed_precision(recipe.precision),
     )
     with args.main_process_first(desc="checkpoint check"):  # rank 0 cleans stale checkpoints first
         resume = _last_checkpoint(Path(checkpoint_dir), recipe)
@@ -218,9 +222,29 @@ def train(
         model=model,
         args=args,
         train_dataset=train_dataset,
-        loss=make_loss(model, recipe.matryoshka_dims),
+        loss=make_loss(model, recipe.matryoshka_dims, recipe.mini_batch_size),
         callbacks=callbacks,
     )
+    return trainer, resume
+
+
+def train(
+    model: SentenceTransformer,
+    train_dataset: Dataset,
+    model_dir: Path,
+    recipe: Recipe,
+    checkpoint_dir: Path,
+    save_steps: int | None = None,
+    callbacks: list | None = None,
+) -> TrainResult:
+    """Fine-tune ``model`` on ``train_dataset`` and save it to ``model_dir``.
+
+    Resumes from the newest checkpoint in ``checkpoint_dir`` when one exists for the same recipe.
+    A CUDA out-of-memory error is re-raised with what to change. Introduced in notebook 02.
+    """
+    import torch
+
+    trainer, resume = make_trainer(model, train_dataset, recipe, checkpoint_dir, save_steps, callbacks)
     start = time.perf_counter()
     try:
         output = trainer.train(resume_from_checkpoint=resume)

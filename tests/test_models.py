@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import types
+
 import pytest
 
 from helpers.models import (
@@ -11,7 +14,7 @@ from helpers.models import (
     load_saved_model,
     matryoshka_dims,
 )
-from helpers.profiles import PACKAGED_MINILM, get_profile
+from helpers.profiles import PACKAGED_MINILM, get_profile, mixed_precision, run_first
 
 
 def test_matryoshka_dims():
@@ -75,9 +78,44 @@ def test_profiles(monkeypatch):
         get_profile()
 
 
-def test_full_profile_without_gpu_warns():
-    with pytest.warns(UserWarning, match="expects a GPU"):
-        assert get_profile("full").model == "BAAI/bge-base-en-v1.5"
+def test_full_profile_without_gpu_stops_with_one_sentence(monkeypatch):
+    monkeypatch.setattr("helpers.profiles.gpu_available", lambda: False)
+    with pytest.raises(RuntimeError, match=r"needs a GPU and none is visible.*set MRL_PROFILE=offline"):
+        get_profile("full")
+
+
+def test_colab_without_gpu_switches_to_the_cpu_course(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.delenv("MRL_PROFILE", raising=False)
+    monkeypatch.setattr("helpers.profiles.gpu_available", lambda: False)
+    assert get_profile().name == "offline"
+    assert "has no GPU, so the course runs its CPU-sized profile 'offline'" in capsys.readouterr().out
+    monkeypatch.setattr("helpers.profiles.gpu_available", lambda: True)
+    assert get_profile().name == "full"
+
+
+def test_missing_input_in_colab_says_to_mount_drive(monkeypatch):
+    monkeypatch.delenv("MRL_RUNS_DIR", raising=False)
+    assert run_first("02_x") == "run notebook 02_x first (same MRL_PROFILE)."
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert "with Google Drive mounted by the setup cell" in run_first("02_x")
+    monkeypatch.setenv("MRL_RUNS_DIR", "/content/drive/MyDrive/mrl-course/runs")
+    assert run_first("02_x") == "run notebook 02_x first (same MRL_PROFILE)."
+
+
+@pytest.mark.parametrize(
+    ("capability", "expected"),
+    [((7, 5), {"bf16": False, "fp16": True}), ((8, 0), {"bf16": True, "fp16": False})],
+    ids=["T4", "A100"],
+)
+def test_precision_follows_compute_capability_not_emulated_bf16(monkeypatch, capability, expected):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a: capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # a T4 says True too
+    assert mixed_precision("auto") == expected
+    assert mixed_precision("fp32") == {"bf16": False, "fp16": False}
 
 
 def test_hub_model_without_network_says_what_to_do(monkeypatch):

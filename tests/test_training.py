@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from transformers import TrainerCallback
 
 from helpers.evaluation import evaluate_model
 from helpers.models import load_model, matryoshka_dims
-from helpers.profiles import PACKAGED_MINILM
-from helpers.training import Recipe, fit_max_seq_length, make_loss, train
+from helpers.profiles import BGE_QUERY_PROMPT, PACKAGED_MINILM, PROFILES
+from helpers.training import Recipe, fit_max_seq_length, make_loss, make_trainer, profile_recipe, train
 
 STEPS = 4
 
@@ -113,3 +115,32 @@ def test_gpu_out_of_memory_suggests_a_fix(smoke_data, tmp_path, monkeypatch):
         RuntimeError, match="halve the batch size or swap in CachedMultipleNegativesRankingLoss"
     ):
         train(model, train_rows, tmp_path / "m", recipe(), tmp_path / "c")
+
+
+def test_full_recipe_trains_queries_with_the_prompt_it_evaluates_with(smoke_data, minilm, tmp_path):
+    train_rows, _ = smoke_data
+    full = profile_recipe(PROFILES["full"], minilm, train_rows)
+    assert full.query_prompt == BGE_QUERY_PROMPT == PROFILES["full"].query_prompt
+    assert full.mini_batch_size == 32 and full.precision == "auto"
+    trainer, _ = make_trainer(minilm, train_rows, replace(full, batch_size=8), tmp_path / "ckpt")
+    batch = next(iter(trainer.get_train_dataloader()))
+    query = minilm.tokenizer.decode(batch["query_input_ids"][0], skip_special_tokens=True)
+    positive = minilm.tokenizer.decode(batch["positive_input_ids"][0], skip_special_tokens=True)
+    assert query.startswith(BGE_QUERY_PROMPT.lower().strip().replace(":", " :"))
+    assert not positive.startswith("represent this sentence")
+    assert profile_recipe(PROFILES["offline"], minilm, train_rows).query_prompt is None
+
+
+def test_cached_mnrl_inside_matryoshka_gives_the_plain_loss(smoke_data):
+    """The full profile's memory saver changes memory, not the loss: same value on the same batch."""
+    import torch
+
+    train_rows, _ = smoke_data
+    model = load_model(PACKAGED_MINILM, max_seq_length=32)
+    rows = train_rows.select(range(8))
+    features = [model.tokenize(list(rows[column])) for column in ("query", "positive", "negative")]
+    dims = (384, 64)
+    plain = make_loss(model, dims)(features, torch.empty(0)).item()
+    cached = make_loss(model, dims, mini_batch_size=3)(features, torch.empty(0)).item()
+    assert type(make_loss(model, dims, 3).loss).__name__ == "CachedMultipleNegativesRankingLoss"
+    assert plain > 0.1 and cached == pytest.approx(plain, rel=1e-4)
