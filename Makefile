@@ -18,7 +18,7 @@ export PYTHONHASHSEED := 0
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt -e .
+	$(PY) -m pip install -q -r requirements.txt -e ".[offline]"
 	touch $@
 
 setup: $(VENV)/.installed
