@@ -64,7 +64,16 @@ def test_colab_install_cell_is_guarded_and_points_at_the_repo(path):
     assert len(installs) == 1
     assert 'if "google.colab" in sys.modules:' in installs[0]
     assert f"git+{helpers.REPO_URL}.git" in installs[0]
-    assert " torch" not in installs[0] and "-U" not in installs[0]
+    pip_line = next(line for line in installs[0].splitlines() if "%pip install" in line)
+    assert not any(name in pip_line for name in ("torch", "numpy", "pandas", "pyarrow", "-U", "--upgrade"))
+    # one install-source variable (tests/test_colab.py installs a checkout through it) and Drive
+    assert 'os.environ.get(\n    "MRL_COURSE_SOURCE"' in installs[0] and "@ {COURSE_SOURCE}" in installs[0]
+    assert 'drive.mount("/content/drive")' in installs[0] and '"MRL_RUNS_DIR"' in installs[0]
+
+
+def test_every_notebook_has_the_same_setup_cell():
+    cells = {next(c.source for c in read(p).cells if "%pip install" in c.source) for p in NOTEBOOKS}
+    assert len(cells) == 1
 
 
 def test_readme_badges_point_at_notebooks():
