@@ -27,12 +27,12 @@ run: setup
 	MRL_PROFILE=$(PROFILE) $(PY) tools/run_notebooks.py
 
 lint: setup
-	$(PY) -m ruff check helpers tests tools benchmarks notebooks
-	$(PY) -m ruff format --check helpers tests tools benchmarks notebooks
+	$(PY) -m ruff check helpers tests tools benchmarks scripts notebooks
+	$(PY) -m ruff format --check helpers tests tools benchmarks scripts notebooks
 
 format: setup
-	$(PY) -m ruff format helpers tests tools benchmarks notebooks
-	$(PY) -m ruff check --fix helpers tests tools benchmarks notebooks
+	$(PY) -m ruff format helpers tests tools benchmarks scripts notebooks
+	$(PY) -m ruff check --fix helpers tests tools benchmarks scripts notebooks
 
 test: lint
 	MRL_PROFILE=smoke $(PY) -m pytest tests notebooks --nbmake --nbmake-timeout=600 -p no:cacheprovider -q

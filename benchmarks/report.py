@@ -1,4 +1,4 @@
-"""Build the README's "Performance" section and plot from ``benchmarks/results/*.json``.
+"""Build benchmarks/README.md's "Performance" section and plot from ``benchmarks/results/*.json``.
 
     python benchmarks/report.py          # rewrite the section between the README markers + the plot
     python benchmarks/report.py --check  # exit 1 if the README does not match the JSON files
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parent / "README.md"
 START, END = "<!-- performance:start -->", "<!-- performance:end -->"
 PLOT = RESULTS / "performance.png"
 
@@ -154,7 +154,7 @@ def main() -> int:
     if args.check:
         if new != text:
             print(
-                "README's Performance section differs from benchmarks/results; run python benchmarks/report.py."
+                "benchmarks/README.md's Performance section differs from benchmarks/results; run python benchmarks/report.py."
             )
             return 1
         return 0

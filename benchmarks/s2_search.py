@@ -63,7 +63,7 @@ def main() -> None:
     args = parser.parse_args()
     quiet()
 
-    from helpers.evaluation import truncate
+    from helpers.evaluation import normalized_prefix
     from helpers.models import matryoshka_dims
     from helpers.search import adaptive_search, build_index, latency_ms, search
 
@@ -74,14 +74,16 @@ def main() -> None:
         corpus, queries = random_unit(args.n_corpus, full, 0), random_unit(args.n_queries, full, 1)
         rows = {}
         for dim in matryoshka_dims(full):
-            small = truncate(corpus, dim)
+            small = normalized_prefix(corpus, dim)
             index = build_index(small)
             rows[dim] = {
                 "numpy": latency_ms(
-                    lambda q, s=small, d=dim: search(truncate(q, d), s, 10), queries, args.repeats
+                    lambda q, s=small, d=dim: search(normalized_prefix(q, d), s, 10), queries, args.repeats
                 ),
                 "faiss": latency_ms(
-                    lambda q, i=index, d=dim: search(truncate(q, d), None, 10, i), queries, args.repeats
+                    lambda q, i=index, d=dim: search(normalized_prefix(q, d), None, 10, i),
+                    queries,
+                    args.repeats,
                 ),
             }
             if dim == SHORTLIST_DIM:

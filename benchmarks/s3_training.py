@@ -36,16 +36,17 @@ def batches(batch_size: int, n: int, seed: int = 42) -> list[dict[str, list[str]
 
 def setup(loss_name: str, max_seq_length: int):
     import torch
+    from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
 
     from helpers.models import load_model, matryoshka_dims
     from helpers.profiles import PACKAGED_MINILM
-    from helpers.training import make_loss
 
     torch.manual_seed(0)
     model = load_model(PACKAGED_MINILM, max_seq_length=max_seq_length)
     model.train()
-    dims = matryoshka_dims(model.get_embedding_dimension()) if loss_name == "matryoshka" else None
-    loss = make_loss(model, dims)
+    loss = MultipleNegativesRankingLoss(model)  # notebook 05's loss; notebook 02 wraps it:
+    if loss_name == "matryoshka":
+        loss = MatryoshkaLoss(model, loss, matryoshka_dims=matryoshka_dims(model.get_embedding_dimension()))
     return model, loss, torch.optim.AdamW(model.parameters(), lr=1e-5)
 
 

@@ -15,10 +15,12 @@ import json
 import math
 import tempfile
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 from _common import RESULTS, machine, quiet
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -34,24 +36,35 @@ def main() -> None:
     args = parser.parse_args()
     quiet()
 
+    import importlib.util
+    import os
+
     from helpers.data import load_benchmark
     from helpers.evaluation import evaluate_model
     from helpers.models import load_model
-    from helpers.profiles import get_profile
-    from helpers.training import profile_recipe, train
+    from helpers.profiles import PROFILES
 
+    # notebook 02's recipe, through the flat script that a test keeps identical to the notebook
     overrides = {k: v for k, v in vars(args).items() if v is not None and k not in ("points", "label")}
-    profile = replace(get_profile("offline"), **overrides)
+    PROFILES["offline"] = profile = replace(PROFILES["offline"], **overrides)
     work = Path(tempfile.mkdtemp(prefix="tune-"))
-    train_rows, bench = load_benchmark(profile, work)
-    model = load_model(profile.model)
-    full = model.get_embedding_dimension()
-    recipe = profile_recipe(profile, model, train_rows)
-    steps = math.ceil(len(train_rows) / recipe.batch_size) * recipe.epochs
+    os.environ["MRL_RUNS_DIR"] = str(work)
+    train_rows, bench = load_benchmark(profile, work / "offline")
+    full = load_model(profile.model).get_embedding_dimension()
+    steps = math.ceil(len(train_rows) / profile.batch_size) * profile.epochs
     every = max(1, steps // args.points)
-    result = train(model, train_rows, work / "model", recipe, work / "ckpt", save_steps=every)
+    spec = importlib.util.spec_from_file_location(
+        "train_matryoshka", ROOT / "scripts" / "train_matryoshka.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    start = time.perf_counter()
+    report = script.main(["--profile", "offline", "--save-steps", str(every)])
+    seconds = time.perf_counter() - start
+    global_step = report["global_step"]
+    ckpt_dir = work / "offline" / "checkpoints" / "matryoshka"
     curve = []
-    for checkpoint in sorted((work / "ckpt").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])):
+    for checkpoint in sorted(ckpt_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])):
         step = int(checkpoint.name.split("-")[1])
         start = time.perf_counter()
         table, _, _ = evaluate_model(load_model(checkpoint), bench, [full, 64], "tune")
@@ -59,7 +72,7 @@ def main() -> None:
         curve.append(
             {
                 "step": step,
-                "train_minutes": round(result.seconds / 60 * step / result.global_step, 2),
+                "train_minutes": round(seconds / 60 * step / global_step, 2),
                 "mrr@10_full": round(float(mrr[full]), 4),
                 "mrr@10_64": round(float(mrr[64]), 4),
                 "retention_64_%": round(100 * float(mrr[64] / mrr[full]), 1),
@@ -69,10 +82,10 @@ def main() -> None:
     line = {
         "label": args.label,
         "benchmark_fingerprint": bench.fingerprint(),
-        "recipe": asdict(recipe),
-        "steps": result.global_step,
-        "train_seconds": round(result.seconds, 1),
-        "seconds_per_step": round(result.seconds / result.global_step, 2),
+        "recipe": report["recipe"],
+        "steps": global_step,
+        "train_seconds": round(seconds, 1),
+        "seconds_per_step": round(seconds / global_step, 2),
         "curve": curve,
         "machine": machine(),
     }

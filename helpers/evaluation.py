@@ -39,8 +39,11 @@ def encode(
     ).astype(np.float32, copy=False)
 
 
-def truncate(embeddings: np.ndarray, dim: int) -> np.ndarray:
-    """Keep the first ``dim`` coordinates and L2-renormalise each row."""
+def normalized_prefix(embeddings: np.ndarray, dim: int) -> np.ndarray:
+    """The first ``dim`` coordinates of each row, L2-renormalised to unit length (two steps, one call).
+
+    A prefix of a unit vector is shorter than 1; renormalising makes its dot product a cosine again.
+    """
     check_truncate_dim(dim, embeddings.shape[1])
     prefix = embeddings[:, :dim]
     norms = np.linalg.norm(prefix, axis=1, keepdims=True)
@@ -109,7 +112,7 @@ def evaluate_embeddings(
     relevant = [bench.qrels[q] for q in qids]
     rows = []
     for dim in dims:
-        idx, scores = rank(truncate(query_emb, dim), truncate(corpus_emb, dim), RUN_DEPTH)
+        idx, scores = rank(normalized_prefix(query_emb, dim), normalized_prefix(corpus_emb, dim), RUN_DEPTH)
         ranked = doc_ids[idx]
         rows.append(
             {

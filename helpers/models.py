@@ -6,7 +6,6 @@ Introduced in notebook 01 (loading) and notebook 02 (dims).
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,8 +81,8 @@ def load_model(
     return model
 
 
-def load_saved_model(folder: Path, made_by: str, truncate_dim: int | None = None) -> SentenceTransformer:
-    """Load a model a previous notebook saved, or say which notebook to run first.
+def require_saved_model(folder: Path, made_by: str) -> Path:
+    """``folder`` if it holds a saved sentence-transformers model, else say which notebook to run.
 
     ``made_by`` names that notebook, e.g. ``02_matryoshka_finetuning``. Introduced in notebook 03.
     """
@@ -95,7 +94,12 @@ def load_saved_model(folder: Path, made_by: str, truncate_dim: int | None = None
             f"{folder} is not a saved sentence-transformers model (no {MODEL_FILES[0]}); "
             f"re-run notebook {made_by} to save one there."
         )
-    return load_model(folder, truncate_dim=truncate_dim)
+    return folder
+
+
+def load_saved_model(folder: Path, made_by: str, truncate_dim: int | None = None) -> SentenceTransformer:
+    """``load_model`` for a folder a previous notebook saved, after ``require_saved_model``."""
+    return load_model(require_saved_model(folder, made_by), truncate_dim=truncate_dim)
 
 
 def matryoshka_dims(full_dim: int, n_smaller: int = 4) -> list[int]:
@@ -109,21 +113,4 @@ def matryoshka_dims(full_dim: int, n_smaller: int = 4) -> list[int]:
         if power < full_dim:
             dims.append(power)
         power //= 2
-    return dims
-
-
-def check_matryoshka_dims(dims: Sequence[int], full_dim: int) -> list[int]:
-    """Validate MatryoshkaLoss dims: positive ints, no duplicates, strictly descending, ≤ full size."""
-    dims = list(dims)
-    if not dims or any(isinstance(d, bool) or not isinstance(d, int) or d <= 0 for d in dims):
-        raise ValueError(f"matryoshka_dims={dims} must be a non-empty list of positive ints.")
-    if len(set(dims)) != len(dims):
-        raise ValueError(f"matryoshka_dims={dims} has duplicates; list each size once.")
-    if dims != sorted(dims, reverse=True):
-        raise ValueError(f"matryoshka_dims={dims} must be descending, e.g. {sorted(dims, reverse=True)}.")
-    if dims[0] > full_dim:
-        raise ValueError(
-            f"matryoshka_dims={dims} starts above the model's {full_dim} dimensions; "
-            f"use {matryoshka_dims(full_dim)}."
-        )
     return dims

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from helpers.evaluation import encode, rank, truncate
+from helpers.evaluation import encode, normalized_prefix, rank
 from helpers.profiles import run_first
 
 if TYPE_CHECKING:
@@ -105,29 +105,16 @@ def adaptive_search(
     """
     if k_shortlist < k:
         raise ValueError(f"k_shortlist={k_shortlist} must be at least k={k}; the reranker can only reorder.")
-    query_small = truncate(query_full, shortlist_dim)
+    query_small = normalized_prefix(query_full, shortlist_dim)
     if shortlist_index is None and corpus_small is None:
-        corpus_small = truncate(corpus_full, shortlist_dim)
+        corpus_small = normalized_prefix(corpus_full, shortlist_dim)
     candidates, _ = search(query_small, corpus_small, k_shortlist, index=shortlist_index)
     return rerank(query_full, corpus_full, candidates, k)
 
 
-def quantize(corpus_emb: np.ndarray, precision: Precision) -> tuple[np.ndarray, np.ndarray | None]:
-    """Quantise unit-length corpus rows with sentence-transformers' ``quantize_embeddings``.
-
-    Returns (codes, ranges): int8 codes with the per-dim (min, max) calibration ranges taken from
-    the corpus itself, packed bits (``ubinary``, 1 bit per dim) with ``None``, or the float32 rows.
-    """
-    from sentence_transformers import quantize_embeddings
-
-    if precision == "float32":
-        return corpus_emb.astype(np.float32), None
-    if precision == "int8":
-        ranges = np.vstack([corpus_emb.min(axis=0), corpus_emb.max(axis=0)])
-        return quantize_embeddings(corpus_emb, precision="int8", ranges=ranges), ranges
-    if precision == "binary":
-        return quantize_embeddings(corpus_emb, precision="ubinary"), None
-    raise ValueError(f"precision={precision!r} is not one of {list(PRECISIONS)}.")
+def int8_ranges(corpus_emb: np.ndarray) -> np.ndarray:
+    """Per-dim (min, max) of the corpus, the calibration ``quantize_embeddings(..., ranges=)`` takes."""
+    return np.vstack([corpus_emb.min(axis=0), corpus_emb.max(axis=0)])
 
 
 def dequantize_int8(codes: np.ndarray, ranges: np.ndarray) -> np.ndarray:
@@ -137,41 +124,24 @@ def dequantize_int8(codes: np.ndarray, ranges: np.ndarray) -> np.ndarray:
     return (codes.astype(np.float32) + 128) * steps + starts
 
 
-def quantized_search(
-    query_emb: np.ndarray,
-    corpus_emb: np.ndarray,
-    precision: Precision,
-    k: int = 10,
-    rescore_multiplier: int = 4,
+def int8_rescored_search(
+    query_emb: np.ndarray, codes: np.ndarray, ranges: np.ndarray, k: int = 10, rescore_multiplier: int = 4
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` against a quantised copy of the corpus, rescored with the float query.
+    """The course's own int8 search: an int8 first stage, then the float query rescores the shortlist.
 
-    - ``float32``: exact search, no quantisation.
-    - ``int8``: the query is quantised with the corpus' ranges, ``k * rescore_multiplier``
-      candidates come from int8 dot products, and are rescored as float query · dequantised codes.
-    - ``binary``: Hamming distance on packed bits (a FAISS ``IndexBinaryFlat``) for the shortlist,
-      rescored as float query · the candidates' 0/1 bits, exactly like ``semantic_search_faiss``.
-
-    Both inputs are unit-length rows of the same size. Introduced in notebook 07.
+    ``codes`` come from ``quantize_embeddings(corpus, precision="int8", ranges=ranges)``. The query
+    is quantised with the same ranges; ``k * rescore_multiplier`` candidates come from int8 dot
+    products and are rescored as float query . dequantised codes (no float corpus is kept).
+    sentence-transformers rescores binary codes the same way in ``semantic_search_faiss``; for
+    int8 it has no FAISS search, hence this function. Introduced in notebook 07.
     """
-    if precision == "float32":
-        return rank(query_emb, corpus_emb, k)
     from sentence_transformers import quantize_embeddings
 
-    codes, ranges = quantize(corpus_emb, precision)
-    k_short = min(k * rescore_multiplier, len(corpus_emb))
-    if precision == "int8":
-        query_codes = quantize_embeddings(query_emb, precision="int8", ranges=ranges)
-        # int8 products summed in float32 are exact: |sum| <= dim * 128 * 128 < 2**24 for dim <= 1024
-        candidates, _ = rank(query_codes.astype(np.float32), codes.astype(np.float32), k_short)
-        return rerank(query_emb, dequantize_int8(codes, ranges), candidates, k)
-    import faiss
-
-    index = faiss.IndexBinaryFlat(codes.shape[1] * 8)
-    index.add(codes)
-    _, candidates = index.search(quantize_embeddings(query_emb, precision="ubinary"), k_short)
-    bits = np.unpackbits(codes, axis=1)[:, : corpus_emb.shape[1]].astype(np.float32)
-    return rerank(query_emb, bits, candidates, k)
+    k_short = min(k * rescore_multiplier, len(codes))
+    query_codes = quantize_embeddings(query_emb, precision="int8", ranges=ranges)
+    # int8 products summed in float32 are exact: |sum| <= dim * 128 * 128 < 2**24 for dim <= 1024
+    candidates, _ = rank(query_codes.astype(np.float32), codes.astype(np.float32), k_short)
+    return rerank(query_emb, dequantize_int8(codes, ranges), candidates, k)
 
 
 def bytes_per_vector(dim: int, precision: Precision) -> int:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from helpers.data.benchmark import Benchmark
-from helpers.evaluation import evaluate_embeddings, rank, retrieval_metrics, truncate
+from helpers.evaluation import evaluate_embeddings, normalized_prefix, rank, retrieval_metrics
 
 
 def test_metrics_hand_worked():
@@ -27,7 +27,7 @@ def test_metrics_hand_worked():
 
 def test_truncate_renormalises_prefix():
     v = np.array([[3.0, 4.0, 12.0]]) / 13.0
-    t = truncate(v, 2)
+    t = normalized_prefix(v, 2)
     np.testing.assert_allclose(t, [[0.6, 0.8]])
     np.testing.assert_allclose(np.linalg.norm(t, axis=1), 1.0)
 
@@ -35,9 +35,9 @@ def test_truncate_renormalises_prefix():
 def test_truncate_rejects_bad_dims():
     v = np.ones((2, 8), dtype=np.float32)
     with pytest.raises(ValueError, match="larger than the model's 8 dimensions"):
-        truncate(v, 16)
+        normalized_prefix(v, 16)
     with pytest.raises(ValueError, match="positive int"):
-        truncate(v, 0)
+        normalized_prefix(v, 0)
 
 
 def test_rank_order_and_ties_break_by_index():

@@ -8,7 +8,6 @@ import types
 import pytest
 
 from helpers.models import (
-    check_matryoshka_dims,
     check_truncate_dim,
     load_model,
     load_saved_model,
@@ -21,22 +20,6 @@ def test_matryoshka_dims():
     assert matryoshka_dims(768) == [768, 512, 256, 128, 64]
     assert matryoshka_dims(384) == [384, 256, 128, 64, 32]
     assert matryoshka_dims(1024) == [1024, 512, 256, 128, 64]
-
-
-@pytest.mark.parametrize(
-    ("dims", "message"),
-    [
-        ([64, 128, 384], "must be descending"),
-        ([384, 0], "positive ints"),
-        ([384, -64], "positive ints"),
-        ([384, 64, 64], "duplicates"),
-        ([768, 64], "starts above the model's 384 dimensions"),
-        ([], "non-empty"),
-    ],
-)
-def test_bad_matryoshka_dims(dims, message):
-    with pytest.raises(ValueError, match=message):
-        check_matryoshka_dims(dims, 384)
 
 
 @pytest.mark.parametrize(

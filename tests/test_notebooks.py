@@ -5,6 +5,7 @@ The notebooks themselves run under `pytest --nbmake notebooks` (see the Makefile
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -81,3 +82,68 @@ def test_readme_badges_point_at_notebooks():
     found = BADGE.findall(readme)
     assert {target for _, target in found} == {f"notebooks/{p.name}" for p in NOTEBOOKS}
     assert all(slug == helpers.REPO_SLUG for slug, _ in found)
+
+
+def code_of(path) -> str:
+    """A notebook's code cells as Python (IPython magics commented out)."""
+    cells = [c.source for c in read(path).cells if c.cell_type == "code"]
+    return "\n".join(re.sub(r"(?m)^(\s*)%", r"\1# %", source) for source in cells)
+
+
+def calls(path) -> dict[str, list[ast.Call]]:
+    """Every call in a notebook's code cells, by the called name (``f(...)`` and ``x.f(...)``)."""
+    found: dict[str, list[ast.Call]] = {}
+    for node in ast.walk(ast.parse(code_of(path))):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            found.setdefault(name, []).append(node)
+    return found
+
+
+def test_every_call_the_course_teaches_is_written_out_in_a_notebook():
+    taught = {
+        "MultipleNegativesRankingLoss": "02_matryoshka_finetuning",
+        "CachedMultipleNegativesRankingLoss": "02_matryoshka_finetuning",
+        "MatryoshkaLoss": "02_matryoshka_finetuning",
+        "SentenceTransformerTrainingArguments": "02_matryoshka_finetuning",
+        "SentenceTransformerTrainer": "02_matryoshka_finetuning",
+        "InformationRetrievalEvaluator": "01_baseline_truncation_benchmark",
+        "SentenceTransformer": "04_save_and_reload_truncate_dim",
+        "quantize_embeddings": "07_quantization_and_truncation",
+        "semantic_search_faiss": "07_quantization_and_truncation",
+    }
+    by_notebook = {path.stem: calls(path) for path in NOTEBOOKS}
+    for name, notebook in taught.items():
+        assert name in by_notebook[notebook], f"{name}(...) is not called in a code cell of {notebook}"
+    keywords = lambda call: {k.arg for k in call.keywords}  # noqa: E731
+    assert any(
+        "truncate_dim" in keywords(c)
+        for c in by_notebook["04_save_and_reload_truncate_dim"]["SentenceTransformer"]
+    )
+    assert any(
+        "truncate_dim" in keywords(c)
+        for c in by_notebook["03_re_evaluation"]["InformationRetrievalEvaluator"]
+    )
+    assert any(
+        "resume_from_checkpoint" in keywords(c) for c in by_notebook["02_matryoshka_finetuning"]["train"]
+    )
+    assert any(
+        "normalize_embeddings" in keywords(c)
+        for c in by_notebook["04_save_and_reload_truncate_dim"]["encode"]
+    )
+    args = by_notebook["02_matryoshka_finetuning"]["SentenceTransformerTrainingArguments"][0]
+    assert {"batch_sampler", "report_to", "prompts", "save_steps", "warmup_steps"} <= keywords(args)
+    assert "save_pretrained" in by_notebook["02_matryoshka_finetuning"]
+
+
+def test_notebook_05_is_notebook_02_with_one_line_changed_the_loss():
+    def recipe(path):  # the code from the training data to the save
+        sources = [c.source for c in read(path).cells if c.cell_type == "code"]
+        start = next(i for i, s in enumerate(sources) if "load_benchmark(" in s)
+        end = next(i for i, s in enumerate(sources) if "save_recipe(" in s)
+        return "\n".join(sources[start : end + 1]).splitlines()
+
+    ours, control = recipe(NOTEBOOKS[1]), recipe(NOTEBOOKS[4])
+    changed = [(a, b) for a, b in zip(ours, control, strict=True) if a != b]
+    assert len(ours) == len(control) and len(changed) == 1, changed
+    assert changed[0][0].startswith("loss = MatryoshkaLoss(") and changed[0][1].startswith("loss = base_loss")

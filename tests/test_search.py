@@ -6,18 +6,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.evaluation import rank, truncate
+from helpers.evaluation import normalized_prefix, rank
 from helpers.search import (
     adaptive_search,
     build_index,
     bytes_per_vector,
     dequantize_int8,
     index_bytes,
+    int8_ranges,
+    int8_rescored_search,
     latency_ms,
     load_corpus_embeddings,
     pareto_front,
-    quantize,
-    quantized_search,
     rerank,
     search,
 )
@@ -37,7 +37,7 @@ def test_hand_worked_adaptive_search_recovers_what_the_prefix_misranks():
     # 1-d prefix: doc 0 looks best, doc 2 looks worst; at full size doc 2 is the exact match.
     corpus = unit(np.array([[1.0, 0.0, 0.0], [0.9, 0.1, 0.0], [0.5, 0.0, 0.87], [-1.0, 0.0, 0.1]]))
     query = unit(np.array([[0.5, 0.0, 0.87]]))
-    prefix_idx, _ = rank(truncate(query, 1), truncate(corpus, 1), 2)
+    prefix_idx, _ = rank(normalized_prefix(query, 1), normalized_prefix(corpus, 1), 2)
     # a 1-d prefix is +-1 after renormalising: docs 0, 1, 2 tie at 1 and the tie goes to the lower index
     assert prefix_idx.tolist() == [[0, 1]]
     idx, scores = adaptive_search(query, corpus, shortlist_dim=1, k_shortlist=3, k=2)
@@ -57,7 +57,7 @@ def test_adaptive_with_the_whole_corpus_shortlisted_equals_full_search(vectors):
 
 def test_faiss_and_numpy_shortlists_agree(vectors):
     queries, corpus = vectors
-    small = truncate(corpus, 16)
+    small = normalized_prefix(corpus, 16)
     with_index, _ = adaptive_search(queries, corpus, 16, 50, 10, shortlist_index=build_index(small))
     with_numpy, _ = adaptive_search(queries, corpus, 16, 50, 10, corpus_small=small)
     assert np.array_equal(with_index, with_numpy)
@@ -78,45 +78,41 @@ def test_rerank_breaks_ties_by_index():
     assert idx.tolist() == [[1, 2, 0]] and scores.tolist() == [[1.0, 1.0, 0.0]]
 
 
-def test_binary_search_matches_sentence_transformers(vectors):
+def test_binary_rescoring_is_the_libraries_own(vectors):
+    """Notebook 07 searches binary codes with semantic_search_faiss: its rescoring is float query . bits."""
     from sentence_transformers import quantize_embeddings
     from sentence_transformers.util.quantization import semantic_search_faiss
 
     queries, corpus = vectors
-    ours, our_scores = quantized_search(queries, corpus, "binary", k=10, rescore_multiplier=4)
-    theirs, _ = semantic_search_faiss(
-        queries,
-        corpus_embeddings=quantize_embeddings(corpus, precision="ubinary"),
-        corpus_precision="ubinary",
-        top_k=10,
-        rescore_multiplier=4,
+    codes = quantize_embeddings(corpus, precision="ubinary")
+    hits, _ = semantic_search_faiss(
+        queries, corpus_embeddings=codes, corpus_precision="ubinary", top_k=10, rescore_multiplier=4
     )
-    assert ours.tolist() == [[hit["corpus_id"] for hit in hits] for hits in theirs]
-    np.testing.assert_allclose(our_scores, [[hit["score"] for hit in hits] for hits in theirs], rtol=1e-5)
+    ids = np.array([[hit["corpus_id"] for hit in row] for row in hits])
+    scores = np.array([[hit["score"] for hit in row] for row in hits])
+    bits = np.unpackbits(codes, axis=1)[:, : corpus.shape[1]].astype(np.float32)
+    expected = np.take_along_axis(queries @ bits.T, ids, axis=1)
+    np.testing.assert_allclose(scores, expected, rtol=1e-5)
+    exact, _ = rank(queries, corpus, 10)
+    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, exact, strict=True)])
+    assert overlap >= 0.3  # random vectors are binary's worst case; chance overlap is 10 / 500
 
 
 def test_int8_codes_round_trip_within_one_bucket_and_rescoring_with_all_candidates_is_exact(vectors):
+    from sentence_transformers import quantize_embeddings
+
     queries, corpus = vectors
-    codes, ranges = quantize(corpus, "int8")
+    ranges = int8_ranges(corpus)
+    codes = quantize_embeddings(corpus, precision="int8", ranges=ranges)
     assert codes.dtype == np.int8 and codes.shape == corpus.shape
     step = (ranges[1] - ranges[0]) / 255
     assert np.all(np.abs(dequantize_int8(codes, ranges) - corpus) <= step + 1e-6)
-    idx, _ = quantized_search(queries, corpus, "int8", k=10, rescore_multiplier=len(corpus))
+    idx, _ = int8_rescored_search(queries, codes, ranges, k=10, rescore_multiplier=len(corpus))
     expected, _ = rank(queries, dequantize_int8(codes, ranges), 10)
     assert np.array_equal(idx, expected)
-
-
-def test_float32_is_exact_search_and_quantised_search_stays_close(vectors):
-    queries, corpus = vectors
     exact, _ = rank(queries, corpus, 10)
-    assert np.array_equal(quantized_search(queries, corpus, "float32")[0], exact)
-    # structureless random vectors are binary's worst case; chance overlap would be 10 / 500 = 0.02
-    for precision, least_overlap in (("int8", 0.9), ("binary", 0.3)):
-        idx, _ = quantized_search(queries, corpus, precision, k=10, rescore_multiplier=4)
-        overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx, exact, strict=True)])
-        assert overlap >= least_overlap, (precision, overlap)
-    with pytest.raises(ValueError, match="not one of"):
-        quantize(corpus, "int4")
+    idx, _ = int8_rescored_search(queries, codes, ranges, k=10, rescore_multiplier=4)
+    assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx, exact, strict=True)]) >= 0.9
 
 
 def test_bytes_and_index_size():
