@@ -8,6 +8,8 @@ these match (tests/test_evaluation.py). Introduced in notebook 01.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +19,7 @@ import pandas as pd
 
 from helpers.data.benchmark import Benchmark
 from helpers.models import check_truncate_dim
+from helpers.profiles import run_first
 from helpers.results import atomic_write_text
 
 if TYPE_CHECKING:
@@ -166,3 +169,39 @@ def write_trec_run(path: Path, qids: Sequence[str], ranked: np.ndarray, scores: 
         for r, (d, s) in enumerate(zip(docs, row, strict=True), start=1)
     ]
     atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def save_embeddings(path: Path, embeddings: np.ndarray) -> None:
+    """``np.save`` through a temporary file and a rename, so an interrupted save leaves no half file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npy")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.save(handle, np.asarray(embeddings, dtype=np.float32))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_embeddings(path: Path, n_rows: int, dim: int, made_by: str) -> np.ndarray:
+    """Embeddings an earlier notebook saved, checked to be ``n_rows`` x ``dim`` before anything uses them.
+
+    A missing, unreadable or wrong-shaped file (another profile, model or benchmark) gets one
+    sentence naming the file and the notebook that writes it. Introduced in notebook 04.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; {run_first(made_by)}")
+    try:
+        embeddings = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError):
+        raise ValueError(
+            f"{path} is damaged (not a readable .npy file); re-run notebook {made_by} to write it again."
+        ) from None
+    if embeddings.shape != (n_rows, dim):
+        raise ValueError(
+            f"{path} has shape {embeddings.shape}, but this benchmark has {n_rows} passages and the model "
+            f"{dim} dimensions; re-run notebook {made_by} to write it again."
+        )
+    return embeddings

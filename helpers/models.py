@@ -6,6 +6,7 @@ Introduced in notebook 01 (loading) and notebook 02 (dims).
 from __future__ import annotations
 
 import importlib.util
+import numbers
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,16 +40,34 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def check_truncate_dim(truncate_dim: object, full_dim: int) -> int:
-    """Validate a truncation size against the model's dimension, with a one-sentence error."""
-    if isinstance(truncate_dim, bool) or not isinstance(truncate_dim, int) or truncate_dim <= 0:
-        raise ValueError(f"truncate_dim={truncate_dim!r} must be a positive int such as 64.")
+def check_truncate_dim(truncate_dim: object, full_dim: int, knob: str = "truncate_dim") -> int:
+    """Validate one truncation size against the model's dimension, with a one-sentence error.
+
+    ``knob`` is the name the learner set (``EVAL_DIMS``, ``TRUNCATE_DIM`` ...), used in the message.
+    """
+    if isinstance(truncate_dim, bool) or not isinstance(truncate_dim, numbers.Integral) or truncate_dim <= 0:
+        raise ValueError(f"{knob}={truncate_dim!r} must be a positive whole number such as 64.")
     if truncate_dim > full_dim:
         raise ValueError(
-            f"truncate_dim={truncate_dim} is larger than the model's {full_dim} dimensions; "
+            f"{knob}={truncate_dim} is larger than the model's {full_dim} dimensions; "
             f"pick one of {matryoshka_dims(full_dim)}."
         )
-    return truncate_dim
+    return int(truncate_dim)
+
+
+def check_dims(dims: object, full_dim: int, knob: str) -> list[int]:
+    """Validate a list of sizes a learner set (``EVAL_DIMS``, ``MATRYOSHKA_DIMS``): whole, positive, unique.
+
+    Returns them as plain ints. Order is left alone (MatryoshkaLoss sorts its dims itself).
+    """
+    if isinstance(dims, (str, bytes)) or not hasattr(dims, "__iter__"):
+        raise ValueError(f"{knob}={dims!r} must be a list of sizes, e.g. {matryoshka_dims(full_dim)}.")
+    checked = [check_truncate_dim(dim, full_dim, knob=f"{knob} entry") for dim in dims]
+    if not checked:
+        raise ValueError(f"{knob} is empty; list at least one size, e.g. {matryoshka_dims(full_dim)}.")
+    if len(set(checked)) != len(checked):
+        raise ValueError(f"{knob}={checked} lists a size twice; list each size once.")
+    return checked
 
 
 def load_model(
@@ -67,13 +86,14 @@ def load_model(
     resolved = resolve_model_source(source)
     try:
         model = SentenceTransformer(resolved, device=device(), trust_remote_code=False)
-    except OSError as error:
+    except OSError:
         if Path(resolved).exists():
             raise
+        # from None: the learner needs this sentence, not the 200-line chain of hub retries under it
         raise ConnectionError(
             f"Cannot download {resolved} from the Hugging Face hub; check the network, "
             "or set MRL_PROFILE=offline to use the model that ships with the course."
-        ) from error
+        ) from None
     if truncate_dim is not None:
         model.truncate_dim = check_truncate_dim(truncate_dim, model.get_embedding_dimension())
     if max_seq_length is not None:
@@ -94,6 +114,19 @@ def require_saved_model(folder: Path, made_by: str) -> Path:
             f"{folder} is not a saved sentence-transformers model (no {MODEL_FILES[0]}); "
             f"re-run notebook {made_by} to save one there."
         )
+    from safetensors import SafetensorError, safe_open
+
+    weights = sorted(folder.glob("*.safetensors"))
+    try:
+        if not weights:
+            raise SafetensorError("no model.safetensors")
+        for path in weights:
+            with safe_open(str(path), "np"):  # reads the header only; a cut-off file fails here
+                pass
+    except (SafetensorError, OSError):
+        raise ValueError(
+            f"The weights in {folder} are missing or damaged; re-run notebook {made_by} to save the model again."
+        ) from None
     return folder
 
 

@@ -1,19 +1,24 @@
 """The results store: ``runs/<profile>/metrics.csv`` plus the parameters each row was made with.
 
-Writes are atomic (temp file, then rename) and rows are upserted by (model, dim): re-running a
-notebook replaces its own rows and never touches another model's. Each model's parameters and
+Writes are atomic (temp file, then rename) and locked (two notebooks saving at once both keep
+their rows), and rows are upserted by (model, dim): re-running a notebook replaces its own rows
+and never touches another model's. A damaged file is named, with the notebook that rewrites it. Each model's parameters and
 benchmark fingerprint are kept in ``params.json`` beside the CSV, so results made on different
 benchmarks are never mixed silently. Introduced in notebook 01.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import numbers
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from helpers.profiles import run_first
@@ -21,6 +26,7 @@ from helpers.profiles import run_first
 METRICS_FILE = "metrics.csv"
 PARAMS_FILE = "params.json"
 KEY = ["model", "dim"]
+REWRITTEN_BY = "01_baseline_truncation_benchmark (then 03 and 05, which add their own rows)"
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -37,16 +43,69 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+@contextlib.contextmanager
+def locked(run_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``run_dir`` for a read-modify-write of its results files."""
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(run_dir) / ".results.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def damaged(path: Path, what: str) -> ValueError:
+    """The one sentence for a results file that cannot be read."""
+    return ValueError(f"{path} is damaged ({what}); delete it and re-run notebook {REWRITTEN_BY}.")
+
+
 def read_params(run_dir: Path) -> dict[str, dict[str, object]]:
     """Per model: the parameters and benchmark fingerprint its rows were made with."""
     path = Path(run_dir) / PARAMS_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        params = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise damaged(path, "not valid JSON") from None
+    if not isinstance(params, dict):
+        raise damaged(path, "not a JSON object")
+    return params
 
 
 def read_metrics(run_dir: Path) -> pd.DataFrame:
-    """All rows of ``metrics.csv`` (an empty table if none were written yet)."""
+    """All rows of ``metrics.csv`` (an empty table if none were written yet), checked for damage."""
     path = Path(run_dir) / METRICS_FILE
-    return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=KEY)
+    if not path.is_file():
+        return pd.DataFrame(columns=KEY)
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+        raise damaged(path, "empty or not a CSV table") from None
+    if not set(KEY) <= set(table.columns):
+        raise damaged(path, f"no {' and '.join(KEY)} columns")
+    if table.isna().any().any():
+        raise damaged(path, "a row is incomplete, as when a write was cut off")
+    return table
+
+
+def check_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Refuse rows that would corrupt ``metrics.csv`` (non-integer or duplicate dims, missing metrics).
+
+    Returns the table with ``dim`` as ints.
+    """
+    for dim in table["dim"]:
+        whole = isinstance(dim, numbers.Real) and not isinstance(dim, bool) and float(dim).is_integer()
+        if not whole or dim <= 0:
+            raise ValueError(f"dim={dim!r} is not a positive whole number; evaluate sizes such as 64 or 128.")
+    duplicated = table[table.duplicated(KEY)]
+    if len(duplicated):
+        raise ValueError(f"dim {int(duplicated['dim'].iloc[0])} appears twice; list each size once.")
+    metrics = table.drop(columns=KEY).select_dtypes("number")
+    if not np.isfinite(metrics.to_numpy(dtype=float)).all():
+        raise ValueError("Some metrics are NaN or infinite; nothing was saved. Check the embeddings for NaN.")
+    return table.assign(dim=table["dim"].astype(int))
 
 
 def save_metrics(run_dir: Path, table: pd.DataFrame, params: Mapping[str, object]) -> pd.DataFrame:
@@ -57,6 +116,12 @@ def save_metrics(run_dir: Path, table: pd.DataFrame, params: Mapping[str, object
     the whole updated table. Introduced in notebook 01.
     """
     run_dir = Path(run_dir)
+    table = check_table(table)
+    with locked(run_dir):
+        return _upsert(run_dir, table, params)
+
+
+def _upsert(run_dir: Path, table: pd.DataFrame, params: Mapping[str, object]) -> pd.DataFrame:
     old, recorded = read_metrics(run_dir), read_params(run_dir)
     fresh = json.loads(json.dumps(dict(params), default=str))
     for model in table["model"].unique():
@@ -74,12 +139,13 @@ def save_metrics(run_dir: Path, table: pd.DataFrame, params: Mapping[str, object
 
 
 def load_results(
-    run_dir: Path, models: list[str], benchmark: str, made_by: Mapping[str, str]
+    run_dir: Path, models: list[str], benchmark: str | None, made_by: Mapping[str, str]
 ) -> pd.DataFrame:
     """The rows of ``models``, checked to exist and to come from the benchmark ``benchmark``.
 
     ``made_by`` maps each model to the notebook that produces its rows, named in the error
-    when they are missing or stale. Introduced in notebook 03.
+    when they are missing or stale. ``benchmark=None`` only checks that the rows exist (notebook
+    05 does that before it trains). Introduced in notebook 03.
     """
     table, recorded = read_metrics(run_dir), read_params(run_dir)
     for model in models:
@@ -87,7 +153,7 @@ def load_results(
             raise FileNotFoundError(
                 f"No {model!r} rows in {Path(run_dir) / METRICS_FILE}; {run_first(made_by[model])}"
             )
-        if recorded.get(model, {}).get("benchmark") != benchmark:
+        if benchmark is not None and recorded.get(model, {}).get("benchmark") != benchmark:
             raise ValueError(
                 f"The {model!r} rows were measured on a different benchmark; "
                 f"re-run notebook {made_by[model]} with the current parameters."

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from helpers.evaluation import encode, normalized_prefix, rank
-from helpers.profiles import run_first
+from helpers.evaluation import encode, load_embeddings, normalized_prefix, rank
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -39,12 +38,10 @@ def load_corpus_embeddings(
     Re-encodes the first ``n_check`` passages: a file left by another model or benchmark (say,
     notebook 02 was re-run after 03) is refused with what to run instead of being used silently.
     """
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; {run_first(made_by)}")
-    corpus_emb = np.load(path)
     texts = list(bench.corpus.values())
-    fresh = encode(model, texts[:n_check]) if len(corpus_emb) == len(texts) else None
-    if fresh is None or not np.allclose(corpus_emb[:n_check], fresh, atol=1e-4):
+    corpus_emb = load_embeddings(path, len(texts), model.get_embedding_dimension(), made_by)
+    fresh = encode(model, texts[:n_check])
+    if not np.allclose(corpus_emb[:n_check], fresh, atol=1e-4):
         raise ValueError(
             f"{path} was made with another model or benchmark; re-run notebook {made_by} to refresh it."
         )

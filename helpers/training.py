@@ -7,10 +7,14 @@ Introduced in notebook 02.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import numbers
+import re
 import shutil
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,20 +65,85 @@ def load_recipe(model_dir: Path, made_by: str) -> dict[str, object]:
     return json.loads(path.read_text())
 
 
-def checkpoint_to_resume(checkpoint_dir: Path, recipe: Mapping[str, object]) -> str | None:
-    """The newest checkpoint made under this very recipe, for ``trainer.train(resume_from_checkpoint=)``.
+def check_training_knobs(
+    batch_size: object, learning_rate: object, epochs: object, warmup: object, n_train: int
+) -> None:
+    """One sentence per impossible knob, raised before anything is trained or deleted.
 
-    Checkpoints from another recipe are removed (with a note), so a changed knob starts afresh
-    instead of resuming someone else's run. Introduced in notebook 02.
+    Introduced in notebook 02.
+    """
+
+    def whole(value: object) -> bool:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
+
+    if not whole(batch_size):
+        raise ValueError(f"BATCH_SIZE={batch_size!r} must be a positive whole number such as 32.")
+    if not isinstance(learning_rate, numbers.Real) or not 0 < learning_rate < 1:
+        raise ValueError(f"LEARNING_RATE={learning_rate!r} must be a small positive number such as 2e-5.")
+    if not whole(epochs):
+        raise ValueError(f"EPOCHS={epochs!r} must be a positive whole number such as 1.")
+    if not isinstance(warmup, numbers.Real) or not 0 <= warmup < 1:
+        raise ValueError(
+            f"WARMUP={warmup!r} must be a fraction of the steps, from 0 up to (not including) 1."
+        )
+    if n_train < batch_size:
+        raise ValueError(
+            f"The training set has {n_train} rows, fewer than BATCH_SIZE={batch_size}; "
+            "lower the batch size or use more training rows."
+        )
+
+
+CHECKPOINT = re.compile(r"checkpoint-\d+")
+
+
+def checkpoint_to_resume(checkpoint_dir: Path, recipe: Mapping[str, object]) -> str | None:
+    """The newest complete checkpoint made under this very recipe, for ``trainer.train(resume_from_checkpoint=)``.
+
+    Only the Trainer's own ``checkpoint-<step>`` folders are ever deleted, never ``checkpoint_dir``
+    itself or anything else in it (``CHECKPOINT_DIR = RUN_DIR`` loses no results): those of
+    another recipe, so a changed knob starts afresh, and those cut off mid-write (no
+    ``trainer_state.json``), each with a note. Introduced in notebook 02.
     """
     from transformers.trainer_utils import get_last_checkpoint
 
     checkpoint_dir = Path(checkpoint_dir)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    checkpoints = [p for p in checkpoint_dir.iterdir() if p.is_dir() and CHECKPOINT.fullmatch(p.name)]
     recipe_path = checkpoint_dir / RECIPE_FILE
-    if checkpoint_dir.is_dir():
+    try:
         saved = json.loads(recipe_path.read_text()) if recipe_path.is_file() else None
-        if saved != json.loads(json.dumps(dict(recipe))):
-            print(f"Parameters changed since the checkpoints in {checkpoint_dir} were made: starting afresh.")
-            shutil.rmtree(checkpoint_dir)
+    except json.JSONDecodeError:
+        saved = None
+    if checkpoints and saved != json.loads(json.dumps(dict(recipe))):
+        print(f"Parameters changed since the checkpoints in {checkpoint_dir} were made: starting afresh.")
+        for folder in checkpoints:
+            shutil.rmtree(folder)
+    for folder in checkpoints:
+        if folder.is_dir() and not (folder / "trainer_state.json").is_file():
+            print(f"{folder} was cut off while being written: removed, resuming from the one before.")
+            shutil.rmtree(folder)
     save_recipe(checkpoint_dir, recipe)
     return get_last_checkpoint(str(checkpoint_dir))
+
+
+@contextlib.contextmanager
+def replaced_atomically(folder: Path) -> Iterator[Path]:
+    """Write a folder's new contents into a temporary sibling; swap it in only when complete.
+
+    ``with replaced_atomically(MODEL_DIR) as tmp: model.save_pretrained(tmp)``: a save that is
+    interrupted leaves the previous model (and its recipe) untouched. Introduced in notebook 02.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.new-"))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = folder.with_name(f".{folder.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)

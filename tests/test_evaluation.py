@@ -36,7 +36,7 @@ def test_truncate_rejects_bad_dims():
     v = np.ones((2, 8), dtype=np.float32)
     with pytest.raises(ValueError, match="larger than the model's 8 dimensions"):
         normalized_prefix(v, 16)
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="positive whole number"):
         normalized_prefix(v, 0)
 
 

@@ -23,7 +23,8 @@ def test_matryoshka_dims():
 
 
 @pytest.mark.parametrize(
-    ("dim", "message"), [(1024, "larger than the model's 384"), (0, "positive int"), (6.5, "positive int")]
+    ("dim", "message"),
+    [(1024, "larger than the model's 384"), (0, "positive whole number"), (6.5, "positive whole number")],
 )
 def test_bad_truncate_dim(dim, message):
     with pytest.raises(ValueError, match=message):

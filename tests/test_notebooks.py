@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import tomllib
 
 import helpers
 
@@ -72,9 +73,11 @@ def test_colab_install_cell_is_guarded_and_points_at_the_repo(path):
     assert 'drive.mount("/content/drive")' in installs[0] and '"MRL_RUNS_DIR"' in installs[0]
 
 
-def test_every_notebook_has_the_same_setup_cell():
+def test_every_notebook_has_the_same_setup_cell_pinned_to_this_release():
     cells = {next(c.source for c in read(p).cells if "%pip install" in c.source) for p in NOTEBOOKS}
     assert len(cells) == 1
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert f'{helpers.REPO_URL}.git@v{version}"' in cells.pop()  # the tag of this very release
 
 
 def test_readme_badges_point_at_notebooks():

@@ -143,6 +143,9 @@ class FakeModel:
     def encode(self, texts, **kwargs):
         return self.rows[: len(texts)]
 
+    def get_embedding_dimension(self):
+        return self.rows.shape[1]
+
 
 def test_cached_corpus_embeddings_are_checked(smoke_data, tmp_path):
     _, bench = smoke_data
@@ -157,5 +160,5 @@ def test_cached_corpus_embeddings_are_checked(smoke_data, tmp_path):
     with pytest.raises(ValueError, match="another model or benchmark; re-run notebook 03_re_evaluation"):
         load_corpus_embeddings(path, bench, FakeModel(-rows), made_by="03_re_evaluation")
     np.save(path, rows[:-1])
-    with pytest.raises(ValueError, match="another model or benchmark"):
+    with pytest.raises(ValueError, match=r"has shape \(149, 8\), but this benchmark has 150 passages"):
         load_corpus_embeddings(path, bench, FakeModel(rows), made_by="03_re_evaluation")

@@ -46,10 +46,16 @@ def synthetic_rows(
 
 def write_jsonl_shards(rows: list[dict[str, str]], folder: Path, n_shards: int = 2) -> list[Path]:
     """Write rows as JSON-lines shards, the way the hub stores a dataset in several files."""
+    from helpers.results import atomic_write_text
+
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for shard in range(n_shards):
         path = folder / f"train-{shard:05d}-of-{n_shards:05d}.jsonl"
-        path.write_text("".join(json.dumps(r) + "\n" for r in rows[shard::n_shards]), encoding="utf-8")
+        text = "".join(json.dumps(r) + "\n" for r in rows[shard::n_shards])
+        # unchanged shards are left alone and changed ones replaced whole, so a second process
+        # reading them (two notebooks, two benchmark builds) never sees a half-written file
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            atomic_write_text(path, text)
         paths.append(path)
     return paths
