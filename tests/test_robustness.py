@@ -165,6 +165,31 @@ def test_source_shards_are_written_once_and_whole(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [p.name for p in first]  # no temp files left
 
 
+def test_a_shard_is_never_opened_for_writing_in_place(tmp_path, monkeypatch):
+    """A second process (two benchmark builds at once) must never read a half-written shard.
+
+    The shards are written to a temporary file and renamed over the old one, so the shard path
+    itself is never opened for writing: a reader sees the old file or the new one, whole.
+    """
+    from helpers.data.synthetic import write_jsonl_shards
+
+    write_jsonl_shards([{"query": "q", "positive": "p", "negative": "n"}] * 4, tmp_path)
+    real_open = Path.open
+
+    def guarded(self, mode="r", *args, **kwargs):
+        assert not (self.suffix == ".jsonl" and set(mode) & set("wa")), (
+            f"{self.name} opened for writing in place"
+        )
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", guarded)
+    changed = [{"query": f"q{i}", "positive": "p", "negative": "n"} for i in range(6)]
+    paths = write_jsonl_shards(changed, tmp_path)
+    monkeypatch.undo()
+    assert sum(len(p.read_text().splitlines()) for p in paths) == 6
+    assert sorted(p.name for p in tmp_path.iterdir()) == [p.name for p in paths]
+
+
 # ---- traceback soup: one sentence naming the file and the notebook to re-run ---------------------
 
 
