@@ -74,8 +74,8 @@ def rank(
     return np.stack(all_idx), np.stack(all_scores)
 
 
-def retrieval_metrics(ranked: Sequence[Sequence[str]], relevant: Sequence[set[str]]) -> dict[str, float]:
-    """MRR@10, Recall@10, NDCG@10 (binary gains), Accuracy@1/@10 averaged over queries.
+def per_query_metrics(ranked: Sequence[Sequence[str]], relevant: Sequence[set[str]]) -> dict[str, np.ndarray]:
+    """MRR@10, Recall@10, NDCG@10 (binary gains), Accuracy@1/@10 for each query.
 
     ``ranked[i]`` is query i's doc ids best first; ``relevant[i]`` its set of relevant ids.
     """
@@ -90,7 +90,76 @@ def retrieval_metrics(ranked: Sequence[Sequence[str]], relevant: Sequence[set[st
         ndcg.append(dcg / ideal)
         acc1.append(hits[0] if hits else 0.0)
         acc10.append(1.0 if first is not None else 0.0)
-    return {m: float(np.mean(v)) for m, v in zip(METRICS, (mrr, recall, ndcg, acc1, acc10), strict=True)}
+    return {m: np.array(v) for m, v in zip(METRICS, (mrr, recall, ndcg, acc1, acc10), strict=True)}
+
+
+def retrieval_metrics(ranked: Sequence[Sequence[str]], relevant: Sequence[set[str]]) -> dict[str, float]:
+    """The metrics of ``per_query_metrics`` averaged over queries."""
+    return {m: float(np.mean(v)) for m, v in per_query_metrics(ranked, relevant).items()}
+
+
+def per_query_from_trec(
+    run_dir: Path, model_name: str, dim: int, metric: str = "mrr@10", made_by: str | None = None
+) -> pd.Series:
+    """Per-query ``metric`` read back from the TREC files an evaluation wrote (``qrels.txt`` and the run).
+
+    The TREC files are the record of every ranking, so intervals are computed from exactly what
+    the metrics were. Indexed by query id. Introduced in notebook 03.
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / f"run_{model_name}_dim{dim}.txt"
+    if not path.is_file():
+        advice = run_first(made_by) if made_by else f"evaluate {model_name!r} at {dim} dims first."
+        raise FileNotFoundError(f"{path} is missing; {advice}")
+    qrels: dict[str, set[str]] = {}
+    for line in (run_dir / "qrels.txt").read_text().splitlines():
+        qid, _, doc, _ = line.split()
+        qrels.setdefault(qid, set()).add(doc)
+    ranked: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
+        qid, _, doc, _rank, _score, _tag = line.split()
+        ranked.setdefault(qid, []).append(doc)  # written best first
+    qids = sorted(qrels)
+    values = per_query_metrics([ranked.get(q, []) for q in qids], [qrels[q] for q in qids])[metric]
+    return pd.Series(values, index=qids, name=f"{model_name}@{dim}")
+
+
+def paired_difference(
+    a: np.ndarray, b: np.ndarray, confidence: float = 0.95, n_resamples: int = 10_000, seed: int = 0
+) -> tuple[float, float, float]:
+    """Mean of ``a - b`` over the same queries, with a paired bootstrap confidence interval.
+
+    Resamples queries (both systems' scores for a query stay together) with scipy's
+    ``bootstrap(..., paired=True)`` (BCa), from a fixed seed. Returns (difference, low, high).
+    Introduced in notebook 03.
+    """
+    from scipy.stats import bootstrap
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    diff = float(np.mean(a - b))
+    if np.allclose(a, b):
+        return diff, diff, diff  # identical scores: no spread to resample
+    result = bootstrap(
+        (a, b),
+        lambda x, y, axis: np.mean(x - y, axis=axis),
+        paired=True,
+        vectorized=True,
+        confidence_level=confidence,
+        n_resamples=n_resamples,
+        rng=np.random.default_rng(seed),
+    )
+    low, high = result.confidence_interval
+    return diff, float(low), float(high)
+
+
+def describe_difference(diff: float, low: float, high: float, unit: str = "") -> str:
+    """Words that follow the interval: a gain or a loss only when the interval excludes 0."""
+    span = f"{diff:+.3f}{unit}, 95% CI {low:+.3f} to {high:+.3f}"
+    if low > 0:
+        return f"higher ({span})"
+    if high < 0:
+        return f"lower ({span})"
+    return f"no measurable difference ({span})"
 
 
 def score_indices(indices: np.ndarray, bench: Benchmark) -> dict[str, float]:

@@ -24,6 +24,8 @@ import pandas as pd
 from helpers.profiles import run_first
 
 METRICS_FILE = "metrics.csv"
+DIFFERENCES_FILE = "differences.csv"
+DIFFERENCE_KEY = ["model_a", "model_b", "dim", "metric"]
 PARAMS_FILE = "params.json"
 KEY = ["model", "dim"]
 REWRITTEN_BY = "01_baseline_truncation_benchmark (then 03 and 05, which add their own rows)"
@@ -187,3 +189,30 @@ def before_after(table: pd.DataFrame, before: str, after: str, metric: str = "mr
         }
     )
     return out.sort_index(ascending=False)
+
+
+def save_differences(run_dir: Path, rows: pd.DataFrame) -> pd.DataFrame:
+    """Upsert paired differences into ``differences.csv``.
+
+    Columns ``model_a, model_b, dim, metric, diff, ci_low, ci_high``; ``diff`` is model_a minus
+    model_b, with its 95% paired-bootstrap interval. Locked and atomic like ``metrics.csv``.
+    Introduced in notebook 03.
+    """
+    run_dir = Path(run_dir)
+    columns = [*DIFFERENCE_KEY, "diff", "ci_low", "ci_high"]
+    rows = rows[columns]
+    with locked(run_dir):
+        path = run_dir / DIFFERENCES_FILE
+        try:
+            old = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=columns)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError):
+            raise ValueError(
+                f"{path} is damaged (empty or not a CSV table); delete it and re-run notebooks "
+                "03_re_evaluation and 05_standard_vs_matryoshka."
+            ) from None
+        keys = set(map(tuple, rows[DIFFERENCE_KEY].astype(str).to_numpy()))
+        kept = old[[tuple(k) not in keys for k in old[DIFFERENCE_KEY].astype(str).to_numpy()]]
+        merged = pd.concat([kept, rows], ignore_index=True) if len(kept) else rows.copy()
+        merged = merged.sort_values(DIFFERENCE_KEY, ascending=[True, True, False, True], ignore_index=True)
+        atomic_write_text(path, merged.to_csv(index=False))
+    return merged

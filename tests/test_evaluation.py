@@ -5,10 +5,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from helpers.data.benchmark import Benchmark
-from helpers.evaluation import evaluate_embeddings, normalized_prefix, rank, retrieval_metrics
+from helpers.evaluation import (
+    describe_difference,
+    evaluate_embeddings,
+    normalized_prefix,
+    paired_difference,
+    per_query_from_trec,
+    rank,
+    retrieval_metrics,
+)
 
 
 def test_metrics_hand_worked():
@@ -82,3 +91,59 @@ def test_matches_information_retrieval_evaluator(smoke_data, minilm):
         ref = evaluator(minilm)
         for metric in ("mrr@10", "recall@10", "ndcg@10", "accuracy@1", "accuracy@10"):
             assert row[metric] == pytest.approx(ref[f"ref_cosine_{metric}"], abs=1e-6), (dim, metric)
+
+
+def test_per_query_scores_read_back_from_the_trec_files(tmp_path):
+    bench = Benchmark(
+        queries={"q1": "first", "q2": "second"},
+        corpus={"d1": "a", "d2": "b", "d3": "c"},
+        qrels={"q1": {"d2"}, "q2": {"d3"}},
+    )
+    corpus = np.array([[1.0, 0.0, 0.0], [0.8, 0.6, 0.0], [0.0, 0.0, 1.0]])
+    queries = np.array([[0.6, 0.8, 0.0], [0.0, 0.6, 0.8]])
+    table = evaluate_embeddings(queries, corpus, bench, [3, 1], "toy", tmp_path).set_index("dim")
+    one = per_query_from_trec(tmp_path, "toy", 1)
+    assert one.to_dict() == pytest.approx({"q1": 1 / 2, "q2": 1 / 3})  # the hand-worked ranks above
+    assert one.mean() == pytest.approx(table.loc[1, "mrr@10"])
+    assert per_query_from_trec(tmp_path, "toy", 3, "recall@10").tolist() == [1.0, 1.0]
+
+
+def test_paired_bootstrap_interval():
+    rng = np.random.default_rng(3)
+    base = rng.uniform(size=400)
+    better = base + 0.05 + rng.normal(scale=0.01, size=400)  # a small, consistent gain on every query
+    diff, low, high = paired_difference(better, base)
+    assert diff == pytest.approx(0.05, abs=0.002) and 0.0 < low < diff < high < 0.1
+    assert paired_difference(better, base) == (diff, low, high)  # fixed seed: the same interval
+    noise = base + rng.normal(scale=0.2, size=400)  # no real difference, only noise
+    _, low, high = paired_difference(noise, base)
+    assert low < 0 < high
+    assert paired_difference(base, base) == (0.0, 0.0, 0.0)
+    assert describe_difference(0.043, 0.02, 0.06) == "higher (+0.043, 95% CI +0.020 to +0.060)"
+    assert describe_difference(-0.01, -0.03, 0.01).startswith("no measurable difference (-0.010")
+    assert describe_difference(-0.05, -0.08, -0.02).startswith("lower")
+
+
+def test_differences_are_upserted(tmp_path):
+    from helpers.results import save_differences
+
+    row = {"model_a": "matryoshka", "model_b": "baseline", "metric": "mrr@10"}
+    save_differences(
+        tmp_path, pd.DataFrame([{**row, "dim": 64, "diff": 0.04, "ci_low": 0.02, "ci_high": 0.06}])
+    )
+    save_differences(
+        tmp_path, pd.DataFrame([{**row, "dim": 32, "diff": 0.06, "ci_low": 0.03, "ci_high": 0.09}])
+    )
+    table = save_differences(
+        tmp_path, pd.DataFrame([{**row, "dim": 64, "diff": 0.05, "ci_low": 0.03, "ci_high": 0.07}])
+    )
+    assert table[["dim", "diff"]].values.tolist() == [[64, 0.05], [32, 0.06]]
+    assert list(pd.read_csv(tmp_path / "differences.csv").columns) == [
+        "model_a",
+        "model_b",
+        "dim",
+        "metric",
+        "diff",
+        "ci_low",
+        "ci_high",
+    ]
