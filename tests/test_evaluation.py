@@ -57,7 +57,8 @@ def test_rank_order_and_ties_break_by_index():
     np.testing.assert_allclose(scores, [[1.0, 1.0, 0.6]])
 
 
-def test_hand_worked_benchmark_end_to_end(tmp_path):
+def toy_table(out_dir):
+    """Two queries, three passages, 3-d vectors: metrics at 3 and 1 dims, with TREC files in ``out_dir``."""
     bench = Benchmark(
         queries={"q1": "first", "q2": "second"},
         corpus={"d1": "a", "d2": "b", "d3": "c"},
@@ -65,7 +66,11 @@ def test_hand_worked_benchmark_end_to_end(tmp_path):
     )
     corpus = np.array([[1.0, 0.0, 0.0], [0.8, 0.6, 0.0], [0.0, 0.0, 1.0]])
     queries = np.array([[0.6, 0.8, 0.0], [0.0, 0.6, 0.8]])
-    table = evaluate_embeddings(queries, corpus, bench, [3, 1], "toy", tmp_path).set_index("dim")
+    return evaluate_embeddings(queries, corpus, bench, [3, 1], "toy", out_dir).set_index("dim")
+
+
+def test_hand_worked_benchmark_end_to_end(tmp_path):
+    table = toy_table(tmp_path)
     # 3 dims: q1 ranks d2 (0.96) > d1 (0.6): hit at 1; q2 ranks d3 (0.8) first: hit at 1.
     assert table.loc[3, "mrr@10"] == pytest.approx(1.0)
     # 1 dim: q1 -> all corpus prefixes renormalise to +1 except d3 (0 -> 0); d1, d2 tie: d1 first
@@ -94,14 +99,7 @@ def test_matches_information_retrieval_evaluator(smoke_data, minilm):
 
 
 def test_per_query_scores_read_back_from_the_trec_files(tmp_path):
-    bench = Benchmark(
-        queries={"q1": "first", "q2": "second"},
-        corpus={"d1": "a", "d2": "b", "d3": "c"},
-        qrels={"q1": {"d2"}, "q2": {"d3"}},
-    )
-    corpus = np.array([[1.0, 0.0, 0.0], [0.8, 0.6, 0.0], [0.0, 0.0, 1.0]])
-    queries = np.array([[0.6, 0.8, 0.0], [0.0, 0.6, 0.8]])
-    table = evaluate_embeddings(queries, corpus, bench, [3, 1], "toy", tmp_path).set_index("dim")
+    table = toy_table(tmp_path)
     one = per_query_from_trec(tmp_path, "toy", 1)
     assert one.to_dict() == pytest.approx({"q1": 1 / 2, "q2": 1 / 3})  # the hand-worked ranks above
     assert one.mean() == pytest.approx(table.loc[1, "mrr@10"])
