@@ -8,8 +8,6 @@ these match (tests/test_evaluation.py). Introduced in notebook 01.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +18,7 @@ import pandas as pd
 from helpers.data.benchmark import Benchmark
 from helpers.models import check_truncate_dim
 from helpers.profiles import run_first
-from helpers.results import atomic_write_text
+from helpers.results import atomic_file, atomic_write_text
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -242,15 +240,8 @@ def write_trec_run(path: Path, qids: Sequence[str], ranked: np.ndarray, scores: 
 
 def save_embeddings(path: Path, embeddings: np.ndarray) -> None:
     """``np.save`` through a temporary file and a rename, so an interrupted save leaves no half file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npy")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, np.asarray(embeddings, dtype=np.float32))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as handle:
+        np.save(handle, np.asarray(embeddings, dtype=np.float32))
 
 
 def load_embeddings(path: Path, n_rows: int, dim: int, made_by: str) -> np.ndarray:

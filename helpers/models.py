@@ -114,20 +114,25 @@ def require_saved_model(folder: Path, made_by: str) -> Path:
             f"{folder} is not a saved sentence-transformers model (no {MODEL_FILES[0]}); "
             f"re-run notebook {made_by} to save one there."
         )
-    from safetensors import SafetensorError, safe_open
-
-    weights = sorted(folder.glob("*.safetensors"))
-    try:
-        if not weights:
-            raise SafetensorError("no model.safetensors")
-        for path in weights:
-            with safe_open(str(path), "np"):  # reads the header only; a cut-off file fails here
-                pass
-    except (SafetensorError, OSError):
+    if not _weights_readable(folder):
         raise ValueError(
             f"The weights in {folder} are missing or damaged; re-run notebook {made_by} to save the model again."
         ) from None
     return folder
+
+
+def _weights_readable(folder: Path) -> bool:
+    """True when ``folder`` has safetensors weights and each one's header reads (a cut-off file fails)."""
+    from safetensors import SafetensorError, safe_open
+
+    weights = sorted(folder.glob("*.safetensors"))
+    try:
+        for path in weights:
+            with safe_open(str(path), "np"):  # reads the header only
+                pass
+    except (SafetensorError, OSError):
+        return False
+    return bool(weights)
 
 
 def load_saved_model(folder: Path, made_by: str, truncate_dim: int | None = None) -> SentenceTransformer:

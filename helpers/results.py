@@ -17,6 +17,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -31,18 +32,28 @@ KEY = ["model", "dim"]
 REWRITTEN_BY = "01_baseline_truncation_benchmark (then 03 and 05, which add their own rows)"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and an atomic rename."""
+@contextlib.contextmanager
+def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary file beside ``path`` for writing; it replaces ``path`` only once complete.
+
+    An interrupted write (an exception, a kill mid-``with``) leaves the old file and no temp file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as handle:
+            yield handle
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and an atomic rename."""
+    with atomic_file(path) as handle:
+        handle.write(text)
 
 
 @contextlib.contextmanager
@@ -57,9 +68,17 @@ def locked(run_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def damaged(path: Path, what: str) -> ValueError:
-    """The one sentence for a results file that cannot be read."""
-    return ValueError(f"{path} is damaged ({what}); delete it and re-run notebook {REWRITTEN_BY}.")
+def damaged(path: Path, what: str, rerun: str = f"notebook {REWRITTEN_BY}") -> ValueError:
+    """The one sentence for a results file that cannot be read: what is wrong, what to re-run."""
+    return ValueError(f"{path} is damaged ({what}); delete it and re-run {rerun}.")
+
+
+def _merged(old: pd.DataFrame, new: pd.DataFrame, key: list[str], ascending: list[bool]) -> pd.DataFrame:
+    """``old`` with the rows whose ``key`` is in ``new`` replaced by ``new``'s, sorted by ``key``."""
+    replaced = set(map(tuple, new[key].astype(str).to_numpy()))
+    kept = old[[tuple(k) not in replaced for k in old[key].astype(str).to_numpy()]]
+    merged = pd.concat([kept, new], ignore_index=True) if len(kept) else new.copy()
+    return merged.sort_values(key, ascending=ascending, ignore_index=True)
 
 
 def read_params(run_dir: Path) -> dict[str, dict[str, object]]:
@@ -131,10 +150,7 @@ def _upsert(run_dir: Path, table: pd.DataFrame, params: Mapping[str, object]) ->
             print(f"Parameters for {model!r} changed: replacing all of its earlier rows.")
             old = old[old["model"] != model]
         recorded[model] = fresh
-    keys = set(zip(table["model"], table["dim"], strict=True))
-    kept = old[[(m, d) not in keys for m, d in zip(old["model"], old["dim"], strict=True)]]
-    merged = pd.concat([kept, table], ignore_index=True) if len(kept) else table.copy()
-    merged = merged.sort_values(KEY, ascending=[True, False], ignore_index=True)
+    merged = _merged(old, table, KEY, ascending=[True, False])
     atomic_write_text(run_dir / METRICS_FILE, merged.to_csv(index=False))
     atomic_write_text(run_dir / PARAMS_FILE, json.dumps(recorded, indent=2, sort_keys=True))
     return merged
@@ -206,13 +222,8 @@ def save_differences(run_dir: Path, rows: pd.DataFrame) -> pd.DataFrame:
         try:
             old = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=columns)
         except (pd.errors.EmptyDataError, pd.errors.ParserError):
-            raise ValueError(
-                f"{path} is damaged (empty or not a CSV table); delete it and re-run notebooks "
-                "03_re_evaluation and 05_standard_vs_matryoshka."
-            ) from None
-        keys = set(map(tuple, rows[DIFFERENCE_KEY].astype(str).to_numpy()))
-        kept = old[[tuple(k) not in keys for k in old[DIFFERENCE_KEY].astype(str).to_numpy()]]
-        merged = pd.concat([kept, rows], ignore_index=True) if len(kept) else rows.copy()
-        merged = merged.sort_values(DIFFERENCE_KEY, ascending=[True, True, False, True], ignore_index=True)
+            rerun = "notebooks 03_re_evaluation and 05_standard_vs_matryoshka"
+            raise damaged(path, "empty or not a CSV table", rerun) from None
+        merged = _merged(old, rows, DIFFERENCE_KEY, ascending=[True, True, False, True])
         atomic_write_text(path, merged.to_csv(index=False))
     return merged

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from pathlib import Path
 
 import pytest
 
@@ -31,3 +33,13 @@ def minilm():
     from helpers.profiles import PACKAGED_MINILM
 
     return load_model(PACKAGED_MINILM)
+
+
+@pytest.fixture
+def train_script():
+    """``scripts/train_matryoshka.py`` as a module, so tests call its ``main(argv, callbacks)``."""
+    path = Path(__file__).resolve().parent.parent / "scripts" / "train_matryoshka.py"
+    spec = importlib.util.spec_from_file_location("train_matryoshka", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -6,7 +6,6 @@ model (same embeddings to float tolerance) and write the same recipe.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -28,13 +27,6 @@ SCRIPT = ROOT / "scripts" / "train_matryoshka.py"
 TEXTS = ["a handsaw with a thin blade", "what is a small boat used for fishing", "a large body of water"]
 
 
-def script():
-    spec = importlib.util.spec_from_file_location("train_matryoshka", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 class StopAt(TrainerCallback):
     """Simulates a lost runtime: raises once the trainer is about to run step ``step + 1``."""
 
@@ -50,7 +42,7 @@ def embed(folder: Path) -> np.ndarray:
     return load_model(folder).encode(TEXTS)
 
 
-def test_script_trains_the_same_model_as_notebook_02(tmp_path, monkeypatch):
+def test_script_trains_the_same_model_as_notebook_02(tmp_path, monkeypatch, train_script):
     monkeypatch.setenv("MRL_PROFILE", "smoke")
     monkeypatch.setenv("MRL_RUNS_DIR", str(tmp_path / "notebook"))
     nb = nbformat.read(ROOT / "notebooks" / "02_matryoshka_finetuning.ipynb", as_version=4)
@@ -58,7 +50,7 @@ def test_script_trains_the_same_model_as_notebook_02(tmp_path, monkeypatch):
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     ).execute()
     monkeypatch.setenv("MRL_RUNS_DIR", str(tmp_path / "script"))
-    report = script().main(["--profile", "smoke"])
+    report = train_script.main(["--profile", "smoke"])
     from_notebook = tmp_path / "notebook" / "smoke" / "models" / "matryoshka"
     from_script = Path(report["model_dir"])
     assert from_script == tmp_path / "script" / "smoke" / "models" / "matryoshka"
@@ -70,9 +62,9 @@ def test_script_trains_the_same_model_as_notebook_02(tmp_path, monkeypatch):
     )
 
 
-def test_interrupted_run_resumes_to_the_same_model(tmp_path, monkeypatch):
+def test_interrupted_run_resumes_to_the_same_model(tmp_path, monkeypatch, train_script):
     monkeypatch.setenv("MRL_RUNS_DIR", str(tmp_path))
-    train = script().main
+    train = train_script.main
     argv = ["--profile", "smoke", "--max-steps", "4", "--save-steps", "1"]
     whole = train([*argv, "--output", str(tmp_path / "whole")])
     assert whole["global_step"] == 4 and whole["resumed_from"] is None
@@ -85,9 +77,9 @@ def test_interrupted_run_resumes_to_the_same_model(tmp_path, monkeypatch):
     assert again["resumed_from"].endswith("checkpoint-4") and again["global_step"] == 4
 
 
-def test_changed_recipe_starts_afresh_and_control_loss(tmp_path, monkeypatch, capsys):
+def test_changed_recipe_starts_afresh_and_control_loss(tmp_path, monkeypatch, capsys, train_script):
     monkeypatch.setenv("MRL_RUNS_DIR", str(tmp_path))
-    train = script().main
+    train = train_script.main
     train(["--profile", "smoke", "--max-steps", "1"])
     report = train(["--profile", "smoke", "--max-steps", "1", "--batch-size", "8", "--max-seq-length", "16"])
     assert report["resumed_from"] is None and "Parameters changed" in capsys.readouterr().out

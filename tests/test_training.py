@@ -5,7 +5,6 @@ The recipe itself runs in notebook 02 and scripts/train_matryoshka.py (tests/tes
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,8 +14,6 @@ from helpers.models import load_model
 from helpers.profiles import BGE_QUERY_PROMPT, PACKAGED_MINILM, PROFILES
 from helpers.training import checkpoint_to_resume, fit_max_seq_length, load_recipe
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def test_sequence_length_is_fitted_to_the_data(minilm, smoke_data):
     train_rows, _ = smoke_data
@@ -25,7 +22,7 @@ def test_sequence_length_is_fitted_to_the_data(minilm, smoke_data):
     assert fit_max_seq_length(minilm, ["word " * 1000]) == minilm.max_seq_length  # never above the model's
 
 
-def test_full_profile_recipe_trains_queries_with_the_evaluation_prompt(tmp_path, monkeypatch):
+def test_full_profile_recipe_trains_queries_with_the_evaluation_prompt(tmp_path, monkeypatch, train_script):
     """The full profile's knobs (BGE's query prompt, the cached loss) on the smoke data, through the script."""
     from sentence_transformers import SentenceTransformerTrainer
 
@@ -40,12 +37,7 @@ def test_full_profile_recipe_trains_queries_with_the_evaluation_prompt(tmp_path,
         return original(self, model, inputs, *args, **kwargs)
 
     monkeypatch.setattr(SentenceTransformerTrainer, "training_step", record)
-    spec = importlib.util.spec_from_file_location(
-        "train_matryoshka", ROOT / "scripts" / "train_matryoshka.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    report = module.main(["--profile", "smoke", "--max-steps", "1"])
+    report = train_script.main(["--profile", "smoke", "--max-steps", "1"])
     recipe = load_recipe(Path(report["model_dir"]), made_by="02_matryoshka_finetuning")
     assert (
         recipe["query_prompt"] == BGE_QUERY_PROMPT
