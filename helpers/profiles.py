@@ -32,7 +32,8 @@ class Profile:
     query_prompt: str | None
     source: str
     n_source_rows: int
-    n_eval_queries: int
+    n_dev_queries: int  # every choice (recipe defaults, K, PCA settings) is made on these
+    n_test_queries: int  # every reported number comes from these
     n_corpus: int
     n_train: int
     batch_size: int
@@ -42,6 +43,7 @@ class Profile:
     max_seq_length: int | None
     precision: str  # "auto": bf16 from compute capability 8.0, fp16 below (T4); "fp32" always fp32
     mini_batch_size: int | None = None  # set: CachedMultipleNegativesRankingLoss embeds in chunks
+    ood_source: str = "cheatsheets"  # the out-of-domain benchmark: "cheatsheets" (PyPI cheat==2.5.1) or "synthetic"
     seed: int = 42
 
     def as_dict(self) -> dict[str, object]:
@@ -56,8 +58,10 @@ PROFILES: dict[str, Profile] = {
         query_prompt=BGE_QUERY_PROMPT,
         source="msmarco",
         n_source_rows=200_000,  # ~8.7k queries x ~23 hard negatives each
-        n_eval_queries=500,
-        n_corpus=12_000,
+        n_dev_queries=300,
+        n_test_queries=1_000,
+        # each eval query brings its ~23 hard negatives: 1,300 x 24 = ~31k passages, then distractors
+        n_corpus=32_000,
         n_train=25_000,
         batch_size=64,
         learning_rate=2e-5,
@@ -81,7 +85,8 @@ PROFILES: dict[str, Profile] = {
         query_prompt=None,
         source="wordnet",
         n_source_rows=0,  # 0 = all rows the source yields (WordNet is parsed from disk in seconds)
-        n_eval_queries=300,
+        n_dev_queries=300,
+        n_test_queries=1_000,  # MRR@10's standard error near 0.012 (0.02 at 300 queries)
         n_corpus=10_000,
         n_train=4_096,  # 128 steps of 32: ~4 min on 2 cores, leaving room for notebook 05's control run
         # batch 32, not 64 (benchmarks/tune_offline.py, 2 cores): 64-d MRR@10 0.254 vs 0.250 and 64-d
@@ -100,10 +105,12 @@ PROFILES["smoke"] = replace(
     PROFILES["offline"],
     name="smoke",
     source="synthetic",
-    n_source_rows=600,
-    n_eval_queries=24,
+    ood_source="synthetic",
+    n_source_rows=1_500,
+    n_dev_queries=12,
+    n_test_queries=24,
     n_corpus=150,
-    n_train=64,
+    n_train=192,  # enough distinct texts (431) to fit a 384-d PCA
     batch_size=16,
 )
 

@@ -4,7 +4,9 @@ Writes are atomic (temp file, then rename) and locked (two notebooks saving at o
 their rows), and rows are upserted by (model, dim): re-running a notebook replaces its own rows
 and never touches another model's. A damaged file is named, with the notebook that rewrites it. Each model's parameters and
 benchmark fingerprint are kept in ``params.json`` beside the CSV, so results made on different
-benchmarks are never mixed silently. Introduced in notebook 01.
+benchmarks are never mixed silently. The out-of-domain benchmark keeps the same files with the
+prefix ``ood_`` (``ood_metrics.csv``, ``ood_params.json``, ``ood_differences.csv``). Introduced in
+notebook 01.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ METRICS_FILE = "metrics.csv"
 DIFFERENCES_FILE = "differences.csv"
 DIFFERENCE_KEY = ["model_a", "model_b", "dim", "metric"]
 PARAMS_FILE = "params.json"
+OOD = "ood_"  # prefix of the out-of-domain benchmark's files: ood_metrics.csv, ood_params.json, ...
 KEY = ["model", "dim"]
 REWRITTEN_BY = "01_baseline_truncation_benchmark (then 03 and 05, which add their own rows)"
 
@@ -81,9 +84,9 @@ def _merged(old: pd.DataFrame, new: pd.DataFrame, key: list[str], ascending: lis
     return merged.sort_values(key, ascending=ascending, ignore_index=True)
 
 
-def read_params(run_dir: Path) -> dict[str, dict[str, object]]:
+def read_params(run_dir: Path, prefix: str = "") -> dict[str, dict[str, object]]:
     """Per model: the parameters and benchmark fingerprint its rows were made with."""
-    path = Path(run_dir) / PARAMS_FILE
+    path = Path(run_dir) / f"{prefix}{PARAMS_FILE}"
     if not path.is_file():
         return {}
     try:
@@ -95,9 +98,9 @@ def read_params(run_dir: Path) -> dict[str, dict[str, object]]:
     return params
 
 
-def read_metrics(run_dir: Path) -> pd.DataFrame:
+def read_metrics(run_dir: Path, prefix: str = "") -> pd.DataFrame:
     """All rows of ``metrics.csv`` (an empty table if none were written yet), checked for damage."""
-    path = Path(run_dir) / METRICS_FILE
+    path = Path(run_dir) / f"{prefix}{METRICS_FILE}"
     if not path.is_file():
         return pd.DataFrame(columns=KEY)
     try:
@@ -129,8 +132,12 @@ def check_table(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(dim=table["dim"].astype(int))
 
 
-def save_metrics(run_dir: Path, table: pd.DataFrame, params: Mapping[str, object]) -> pd.DataFrame:
+def save_metrics(
+    run_dir: Path, table: pd.DataFrame, params: Mapping[str, object], prefix: str = ""
+) -> pd.DataFrame:
     """Upsert ``table``'s rows by (model, dim) and record ``params`` for its model(s).
+
+    ``prefix=OOD`` writes ``ood_metrics.csv`` (and ``ood_params.json``) instead.
 
     When a model's parameters differ from those its existing rows were made with, all of that
     model's old rows are dropped (and it says so) rather than mixed with the new ones. Returns
@@ -139,11 +146,11 @@ def save_metrics(run_dir: Path, table: pd.DataFrame, params: Mapping[str, object
     run_dir = Path(run_dir)
     table = check_table(table)
     with locked(run_dir):
-        return _upsert(run_dir, table, params)
+        return _upsert(run_dir, table, params, prefix)
 
 
-def _upsert(run_dir: Path, table: pd.DataFrame, params: Mapping[str, object]) -> pd.DataFrame:
-    old, recorded = read_metrics(run_dir), read_params(run_dir)
+def _upsert(run_dir: Path, table: pd.DataFrame, params: Mapping[str, object], prefix: str) -> pd.DataFrame:
+    old, recorded = read_metrics(run_dir, prefix), read_params(run_dir, prefix)
     fresh = json.loads(json.dumps(dict(params), default=str))
     for model in table["model"].unique():
         if model in recorded and recorded[model] != fresh:
@@ -151,13 +158,13 @@ def _upsert(run_dir: Path, table: pd.DataFrame, params: Mapping[str, object]) ->
             old = old[old["model"] != model]
         recorded[model] = fresh
     merged = _merged(old, table, KEY, ascending=[True, False])
-    atomic_write_text(run_dir / METRICS_FILE, merged.to_csv(index=False))
-    atomic_write_text(run_dir / PARAMS_FILE, json.dumps(recorded, indent=2, sort_keys=True))
+    atomic_write_text(run_dir / f"{prefix}{METRICS_FILE}", merged.to_csv(index=False))
+    atomic_write_text(run_dir / f"{prefix}{PARAMS_FILE}", json.dumps(recorded, indent=2, sort_keys=True))
     return merged
 
 
 def load_results(
-    run_dir: Path, models: list[str], benchmark: str | None, made_by: Mapping[str, str]
+    run_dir: Path, models: list[str], benchmark: str | None, made_by: Mapping[str, str], prefix: str = ""
 ) -> pd.DataFrame:
     """The rows of ``models``, checked to exist and to come from the benchmark ``benchmark``.
 
@@ -165,11 +172,11 @@ def load_results(
     when they are missing or stale. ``benchmark=None`` only checks that the rows exist (notebook
     05 does that before it trains). Introduced in notebook 03.
     """
-    table, recorded = read_metrics(run_dir), read_params(run_dir)
+    table, recorded = read_metrics(run_dir, prefix), read_params(run_dir, prefix)
     for model in models:
         if model not in set(table["model"]):
             raise FileNotFoundError(
-                f"No {model!r} rows in {Path(run_dir) / METRICS_FILE}; {run_first(made_by[model])}"
+                f"No {model!r} rows in {Path(run_dir) / f'{prefix}{METRICS_FILE}'}; {run_first(made_by[model])}"
             )
         if benchmark is not None and recorded.get(model, {}).get("benchmark") != benchmark:
             raise ValueError(
@@ -207,8 +214,8 @@ def before_after(table: pd.DataFrame, before: str, after: str, metric: str = "mr
     return out.sort_index(ascending=False)
 
 
-def save_differences(run_dir: Path, rows: pd.DataFrame) -> pd.DataFrame:
-    """Upsert paired differences into ``differences.csv``.
+def save_differences(run_dir: Path, rows: pd.DataFrame, prefix: str = "") -> pd.DataFrame:
+    """Upsert paired differences into ``differences.csv`` (``ood_differences.csv`` with ``prefix=OOD``).
 
     Columns ``model_a, model_b, dim, metric, diff, ci_low, ci_high``; ``diff`` is model_a minus
     model_b, with its 95% paired-bootstrap interval. Locked and atomic like ``metrics.csv``.
@@ -218,7 +225,7 @@ def save_differences(run_dir: Path, rows: pd.DataFrame) -> pd.DataFrame:
     columns = [*DIFFERENCE_KEY, "diff", "ci_low", "ci_high"]
     rows = rows[columns]
     with locked(run_dir):
-        path = run_dir / DIFFERENCES_FILE
+        path = run_dir / f"{prefix}{DIFFERENCES_FILE}"
         try:
             old = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=columns)
         except (pd.errors.EmptyDataError, pd.errors.ParserError):

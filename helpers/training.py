@@ -48,6 +48,30 @@ def sequence_length_for(model: SentenceTransformer, train_rows: Dataset, n_sampl
     )
 
 
+def training_texts(
+    train_rows: Dataset, n_texts: int, seed: int = 42, at_least: int = 0
+) -> tuple[list[str], list[str]]:
+    """A seeded sample of distinct training queries and passages, ``n_texts`` in all (queries first up to half).
+
+    What a PCA is fitted on (notebooks 01, 02, 05): training texts only, never dev or test. A PCA
+    of ``d`` dimensions needs at least ``d`` texts (``at_least``), else one sentence says so.
+    Introduced in notebook 01.
+    """
+    import random
+
+    queries = sorted(set(train_rows["query"]))
+    passages = sorted(set(train_rows["positive"]) | set(train_rows["negative"]))
+    rng = random.Random(seed)
+    n_queries = min(n_texts // 2, len(queries))
+    picked = rng.sample(queries, n_queries), rng.sample(passages, min(n_texts - n_queries, len(passages)))
+    if len(picked[0]) + len(picked[1]) < at_least:
+        raise ValueError(
+            f"Only {len(picked[0]) + len(picked[1])} distinct training texts to fit a PCA of {at_least} "
+            f"dimensions; raise PCA_FIT_TEXTS or the profile's n_train so there are at least {at_least}."
+        )
+    return picked
+
+
 def save_recipe(folder: Path, recipe: Mapping[str, object]) -> None:
     """Write ``recipe.json`` (every knob of a training run) into ``folder``."""
     Path(folder).mkdir(parents=True, exist_ok=True)

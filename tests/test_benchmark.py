@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from datasets import Dataset
 
-from helpers.data.benchmark import build_benchmark, check_disjoint
+from helpers.data.benchmark import build_benchmark, check_disjoint, check_splits_disjoint
 
 
 def assert_honest(train, bench):
@@ -17,11 +17,19 @@ def assert_honest(train, bench):
     assert all(rel <= bench.corpus.keys() for rel in bench.qrels.values())
 
 
+def assert_splits_disjoint(dev, test):
+    assert not set(dev.queries.values()) & set(test.queries.values())
+    assert not {d for r in dev.qrels.values() for d in r} & {d for r in test.qrels.values() for d in r}
+    assert dev.corpus is test.corpus  # one shared index, as in a real search system
+
+
 def test_smoke_benchmark_is_honest(smoke_data, smoke_profile):
-    train, bench = smoke_data
-    assert_honest(train, bench)
-    assert len(bench.queries) == smoke_profile.n_eval_queries
-    assert len(bench.corpus) == smoke_profile.n_corpus
+    train, dev, test = smoke_data
+    for bench in (dev, test):
+        assert_honest(train, bench)
+    assert_splits_disjoint(dev, test)
+    assert (len(dev.queries), len(test.queries)) == (smoke_profile.n_dev_queries, smoke_profile.n_test_queries)
+    assert len(test.corpus) == smoke_profile.n_corpus
     assert len(train) == smoke_profile.n_train
 
 
@@ -31,28 +39,47 @@ def test_offline_benchmark_is_honest_and_split_by_hypernym():
 
     profile = get_profile("offline")
     rows = list(wordnet_rows())
-    train, bench = build_benchmark(
-        rows, profile.n_eval_queries, profile.n_corpus, profile.n_train, profile.seed
+    train, dev, test = build_benchmark(
+        rows, profile.n_dev_queries, profile.n_test_queries, profile.n_corpus, profile.n_train, profile.seed
     )
-    assert_honest(train, bench)
-    assert (len(bench.queries), len(bench.corpus)) == (profile.n_eval_queries, profile.n_corpus)
+    for bench in (dev, test):
+        assert_honest(train, bench)
+    assert_splits_disjoint(dev, test)
+    assert (len(dev.queries), len(test.queries), len(test.corpus)) == (300, 1000, profile.n_corpus)
     group_of = {r["query"]: r["group"] for r in rows}
-    eval_groups = {group_of[q] for q in bench.queries.values()}
-    assert not eval_groups & {group_of[q] for q in train["query"]}
+    dev_groups, test_groups = ({group_of[q] for q in b.queries.values()} for b in (dev, test))
+    assert not (dev_groups | test_groups) & {group_of[q] for q in train["query"]}
+    assert not dev_groups & test_groups  # siblings never straddle dev and test
 
 
 def test_repeated_positives_get_one_corpus_id():
     rows = [{"query": f"q{i // 5}", "positive": f"pos{i // 5}", "negative": f"neg{i}"} for i in range(100)]
-    train, bench = build_benchmark(rows, n_eval_queries=4, n_corpus=40, n_train=50)
-    assert all(len(rel) == 1 for rel in bench.qrels.values())  # five rows per query, one relevant id
-    assert_honest(train, bench)
-    assert bench.stats["eval_passages"] == 4 * 6  # each eval query: 1 positive + 5 distinct negatives
+    train, dev, test = build_benchmark(rows, n_dev_queries=2, n_test_queries=2, n_corpus=40, n_train=50)
+    for bench in (dev, test):
+        assert all(len(rel) == 1 for rel in bench.qrels.values())  # five rows per query, one relevant id
+        assert_honest(train, bench)
+    assert test.stats["eval_passages"] == 4 * 6  # each eval query: 1 positive + 5 distinct negatives
+
+
+def test_splits_are_seeded_and_disjoint():
+    rows = [{"query": f"q{i // 3}", "positive": f"p{i // 3}", "negative": f"n{i}"} for i in range(300)]
+    first = build_benchmark(rows, n_dev_queries=5, n_test_queries=10, n_corpus=60, n_train=1000, seed=3)
+    again = build_benchmark(rows, n_dev_queries=5, n_test_queries=10, n_corpus=60, n_train=1000, seed=3)
+    assert first.test.fingerprint() == again.test.fingerprint() and first.dev.queries == again.dev.queries
+    assert_splits_disjoint(first.dev, first.test)
+    assert len(first.train) == 3 * (100 - 15)  # three rows for each query not held out
+
+
+def test_overlapping_splits_detected(smoke_data):
+    _, dev, test = smoke_data
+    with pytest.raises(AssertionError, match="share a query"):
+        check_splits_disjoint(test, test)
 
 
 def test_missing_columns_named():
     ds = Dataset.from_list([{"anchor": "a", "positive": "b", "negative": "c"}])
     with pytest.raises(ValueError, match=r"needs \['query', 'positive', 'negative'\].*\['query'\]"):
-        build_benchmark(ds, 1, 10, 10)
+        build_benchmark(ds, 1, 1, 10, 10)
 
 
 def test_empty_after_dedup():
@@ -61,17 +88,17 @@ def test_empty_after_dedup():
         {"query": "q", "positive": "same", "negative": "same"},
     ]
     with pytest.raises(ValueError, match="empty after de-duplication"):
-        build_benchmark(rows, 1, 10, 10)
+        build_benchmark(rows, 1, 1, 10, 10)
 
 
 def test_too_few_queries():
     rows = [{"query": f"q{i}", "positive": f"p{i}", "negative": f"n{i}"} for i in range(5)]
-    with pytest.raises(ValueError, match="only 5 distinct queries but n_eval_queries=10"):
-        build_benchmark(rows, 10, 10, 10)
+    with pytest.raises(ValueError, match=r"only 5 distinct queries .*n_test_queries=4, n_dev_queries=2"):
+        build_benchmark(rows, 2, 4, 10, 10)
 
 
 def test_overlap_detected(smoke_data):
-    train, bench = smoke_data
+    train, _, bench = smoke_data
     qid = next(iter(bench.queries))
     leaked = Dataset.from_list(
         [*train.to_list(), {"query": bench.queries[qid], "positive": "x", "negative": "y"}]
@@ -81,6 +108,6 @@ def test_overlap_detected(smoke_data):
 
 
 def test_no_training_rows_left():
-    rows = [{"query": f"q{i}", "positive": f"p{i}", "negative": f"n{i}", "group": "one"} for i in range(5)]
+    rows = [{"query": f"q{i}", "positive": f"p{i}", "negative": f"n{i}", "group": f"g{i % 2}"} for i in range(6)]
     with pytest.raises(ValueError, match="no training rows are left"):
-        build_benchmark(rows, 2, 10, 10)  # the only group is held out for evaluation
+        build_benchmark(rows, 1, 1, 10, 10)  # both groups are held out, one per split

@@ -86,7 +86,7 @@ def test_matches_information_retrieval_evaluator(smoke_data, minilm):
 
     from helpers.evaluation import evaluate_model
 
-    _, bench = smoke_data
+    _, _, bench = smoke_data
     dims = [384, 128, 64, 32]
     ours, _, _ = evaluate_model(minilm, bench, dims, "baseline")
     for dim, row in ours.set_index("dim").iterrows():

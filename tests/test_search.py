@@ -148,7 +148,7 @@ class FakeModel:
 
 
 def test_cached_corpus_embeddings_are_checked(smoke_data, tmp_path):
-    _, bench = smoke_data
+    _, _, bench = smoke_data
     rows = unit(np.random.default_rng(1).normal(size=(len(bench.corpus), 8)))
     path = tmp_path / "corpus.npy"
     with pytest.raises(FileNotFoundError, match="run notebook 03_re_evaluation first"):

@@ -16,7 +16,7 @@ from helpers.training import checkpoint_to_resume, fit_max_seq_length, load_reci
 
 
 def test_sequence_length_is_fitted_to_the_data(minilm, smoke_data):
-    train_rows, _ = smoke_data
+    train_rows, _, _ = smoke_data
     length = fit_max_seq_length(minilm, list(train_rows["positive"]))
     assert length % 8 == 0 and 16 <= length <= minilm.max_seq_length
     assert fit_max_seq_length(minilm, ["word " * 1000]) == minilm.max_seq_length  # never above the model's
@@ -59,7 +59,7 @@ def test_cached_mnrl_inside_matryoshka_gives_the_plain_loss(smoke_data):
         MultipleNegativesRankingLoss,
     )
 
-    train_rows, _ = smoke_data
+    train_rows, _, _ = smoke_data
     model = load_model(PACKAGED_MINILM, max_seq_length=32)
     rows = train_rows.select(range(8))
     features = [model.tokenize(list(rows[column])) for column in ("query", "positive", "negative")]

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from datasets import Dataset
 
-from helpers.data.benchmark import Benchmark, build_benchmark
+from helpers.data.benchmark import Benchmark, Splits, build_benchmark
+from helpers.data.cheatsheets import cheatsheet_benchmark, fetch_cheat_sdist, write_sheets_tarball
 from helpers.data.msmarco import stream_triplets
-from helpers.data.synthetic import synthetic_rows, write_jsonl_shards
+from helpers.data.synthetic import synthetic_rows, synthetic_sheets, write_jsonl_shards
 from helpers.data.wordnet import wordnet_rows
 from helpers.profiles import Profile
 
@@ -35,10 +36,33 @@ def load_rows(profile: Profile, run_dir: Path) -> Dataset:
     raise ValueError(f"Unknown data source {profile.source!r}; use msmarco, wordnet or synthetic.")
 
 
-def load_benchmark(profile: Profile, run_dir: Path) -> tuple[Dataset, Benchmark]:
-    """Training triplets and the eval benchmark for a profile (same seed, same split every time)."""
+def load_benchmark(profile: Profile, run_dir: Path) -> Splits:
+    """``(train, dev, test)`` for a profile: the same seed gives the same split every time.
+
+    Choices are made on ``dev``; every reported number comes from ``test``. Introduced in notebook 01.
+    """
     rows = load_rows(profile, run_dir)
-    return build_benchmark(rows, profile.n_eval_queries, profile.n_corpus, profile.n_train, profile.seed)
+    return build_benchmark(
+        rows, profile.n_dev_queries, profile.n_test_queries, profile.n_corpus, profile.n_train, profile.seed
+    )
 
 
-__all__ = ["Benchmark", "build_benchmark", "load_benchmark", "load_rows"]
+
+def load_ood_benchmark(profile: Profile, run_dir: Path) -> Benchmark:
+    """The out-of-domain benchmark: shell tasks to commands, a kind of text no training row has.
+
+    ``cheatsheets`` reads the sheets of the PyPI sdist ``cheat==2.5.1``, downloaded once into the
+    runs folder's ``sources/`` (on Drive in Colab); ``synthetic`` (smoke) writes invented sheets in
+    the same layout and reads them back through the very same parser. Introduced in notebook 01.
+    """
+    if profile.ood_source == "cheatsheets":
+        return cheatsheet_benchmark(fetch_cheat_sdist(Path(run_dir).parent / "sources"))
+    if profile.ood_source == "synthetic":
+        path = Path(run_dir) / "source" / "sheets.tar.gz"
+        if not path.is_file():
+            write_sheets_tarball(path, synthetic_sheets(profile.seed))
+        return cheatsheet_benchmark(path)
+    raise ValueError(f"Unknown out-of-domain source {profile.ood_source!r}; use cheatsheets or synthetic.")
+
+
+__all__ = ["Benchmark", "Splits", "build_benchmark", "load_benchmark", "load_ood_benchmark", "load_rows"]

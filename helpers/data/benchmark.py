@@ -13,6 +13,7 @@ import json
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from datasets import Dataset
 
@@ -26,7 +27,7 @@ class Benchmark:
     queries: dict[str, str]
     corpus: dict[str, str]
     qrels: dict[str, set[str]]
-    stats: dict[str, int] = field(default_factory=dict)
+    stats: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_benchmark(self)
@@ -82,20 +83,41 @@ def _clean_rows(rows: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
     return out
 
 
+class Splits(NamedTuple):
+    """Training triplets and the two evaluation splits, which share one corpus."""
+
+    train: Dataset
+    dev: Benchmark
+    test: Benchmark
+
+
+def check_splits_disjoint(dev: Benchmark, test: Benchmark) -> None:
+    """Assert that dev and test share no query text and no relevant passage."""
+    if set(dev.queries.values()) & set(test.queries.values()) or set(dev.queries) & set(test.queries):
+        raise AssertionError("the dev and test splits share a query")
+    dev_relevant = {d for rel in dev.qrels.values() for d in rel}
+    if dev_relevant & {d for rel in test.qrels.values() for d in rel}:
+        raise AssertionError("the dev and test splits share a relevant passage")
+
+
 def build_benchmark(
     rows: Dataset | Iterable[Mapping[str, str]],
-    n_eval_queries: int,
+    n_dev_queries: int,
+    n_test_queries: int,
     n_corpus: int,
     n_train: int,
     seed: int = 42,
-) -> tuple[Dataset, Benchmark]:
-    """Split rows into training triplets and an eval benchmark with no overlap between them.
+) -> Splits:
+    """Split rows into training triplets, a dev split and a test split, none overlapping another.
 
     Rows are grouped by their ``group`` column when present (WordNet: the hypernym, so siblings
     stay together) and by query otherwise (MS MARCO). Whole groups go, in a seeded order, first to
-    evaluation (until ``n_eval_queries`` queries), then to distractors (until the corpus holds
-    ``n_corpus`` passages), and the rest to training (shuffled, at most ``n_train`` rows). Training
-    rows that mention an eval query or eval positive are dropped. Introduced in notebook 01.
+    the test split (until ``n_test_queries`` queries), then to the dev split (``n_dev_queries``),
+    then to distractors (until the corpus holds ``n_corpus`` passages), and the rest to training
+    (shuffled, at most ``n_train`` rows). Dev and test search one shared corpus, as queries of a
+    real index do; their queries, relevant passages and groups are disjoint. Training rows that
+    mention an evaluation query or positive are dropped. Every choice is made on dev, every
+    reported number comes from test. Introduced in notebook 01.
     """
     if isinstance(rows, Dataset):
         check_columns(rows.column_names)
@@ -108,28 +130,31 @@ def build_benchmark(
     order = sorted(groups)
     random.Random(seed).shuffle(order)
 
-    queries: dict[str, str] = {}
-    qrels: dict[str, set[str]] = {}
     corpus_ids: dict[str, str] = {}  # passage text -> doc id
 
     def doc_id(text: str) -> str:
         return corpus_ids.setdefault(text, f"d{len(corpus_ids):07d}")
 
-    query_ids: dict[str, str] = {}
+    query_ids: dict[str, str] = {}  # query text -> query id, over both splits
+    split_queries: dict[str, dict[str, str]] = {"test": {}, "dev": {}}
+    split_qrels: dict[str, dict[str, set[str]]] = {"test": {}, "dev": {}}
     cursor = 0
-    while cursor < len(order) and len(query_ids) < n_eval_queries:
-        for row in groups[order[cursor]]:
-            if row["query"] not in query_ids and len(query_ids) >= n_eval_queries:
-                continue
-            qid = query_ids.setdefault(row["query"], f"q{len(query_ids):06d}")
-            queries[qid] = row["query"]
-            qrels.setdefault(qid, set()).add(doc_id(row["positive"]))
-        cursor += 1
-    if len(queries) < n_eval_queries:
-        raise ValueError(
-            f"the data holds only {len(queries)} distinct queries but n_eval_queries={n_eval_queries}; "
-            "lower n_eval_queries or read more rows."
-        )
+    for split, wanted in (("test", n_test_queries), ("dev", n_dev_queries)):
+        queries, qrels = split_queries[split], split_qrels[split]
+        while cursor < len(order) and len(queries) < wanted:
+            for row in groups[order[cursor]]:
+                if row["query"] not in query_ids and len(queries) >= wanted:
+                    continue  # beyond the cap: the group's remaining queries are not evaluated
+                qid = query_ids.setdefault(row["query"], f"q{len(query_ids):06d}")
+                queries[qid] = row["query"]
+                qrels.setdefault(qid, set()).add(doc_id(row["positive"]))
+            cursor += 1
+        if len(queries) < wanted:
+            raise ValueError(
+                f"the data holds only {len(query_ids)} distinct queries for the dev and test splits "
+                f"(n_test_queries={n_test_queries}, n_dev_queries={n_dev_queries}); "
+                "lower them or read more rows."
+            )
     eval_groups = set(order[:cursor])
     for row in cleaned:  # hard negatives of the eval queries (rows beyond the cap are not queries)
         if row["group"] in eval_groups and row["query"] in query_ids:
@@ -142,31 +167,33 @@ def build_benchmark(
                     doc_id(text)
         cursor += 1
 
-    eval_positives = {text for text, d in corpus_ids.items() if any(d in rel for rel in qrels.values())}
-    eval_queries = set(queries.values())
+    relevant_ids = {d for qrels in split_qrels.values() for rel in qrels.values() for d in rel}
+    eval_positives = {text for text, d in corpus_ids.items() if d in relevant_ids}
     train_rows = [
         {"query": r["query"], "positive": r["positive"], "negative": r["negative"]}
         for g in order[cursor:]
         for r in groups[g]
-        if r["query"] not in eval_queries and not ({r["positive"], r["negative"]} & eval_positives)
+        if r["query"] not in query_ids and not ({r["positive"], r["negative"]} & eval_positives)
     ]
     if not train_rows:
-        raise ValueError("no training rows are left after holding out the eval split; read more rows.")
+        raise ValueError("no training rows are left after holding out the eval splits; read more rows.")
     random.Random(seed + 1).shuffle(train_rows)
     train = Dataset.from_list(train_rows[:n_train])
     corpus = {d: text for text, d in corpus_ids.items()}
-    bench = Benchmark(
-        queries=queries,
-        corpus=corpus,
-        qrels=qrels,
-        stats={
-            "rows_read": len(cleaned),
-            "eval_queries": len(queries),
-            "eval_passages": n_eval_passages,
-            "corpus": len(corpus),
-            "train_rows": len(train),
-            "train_queries": len(set(train["query"])),
-        },
+    stats = {
+        "rows_read": len(cleaned),
+        "test_queries": len(split_queries["test"]),
+        "dev_queries": len(split_queries["dev"]),
+        "eval_passages": n_eval_passages,
+        "corpus": len(corpus),
+        "train_rows": len(train),
+        "train_queries": len(set(train["query"])),
+    }
+    dev, test = (
+        Benchmark(queries=split_queries[s], corpus=corpus, qrels=split_qrels[s], stats={**stats, "split": s})
+        for s in ("dev", "test")
     )
-    check_disjoint(train, bench)
-    return train, bench
+    check_splits_disjoint(dev, test)
+    check_disjoint(train, dev)
+    check_disjoint(train, test)
+    return Splits(train, dev, test)

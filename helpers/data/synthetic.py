@@ -59,3 +59,30 @@ def write_jsonl_shards(rows: list[dict[str, str]], folder: Path, n_shards: int =
             atomic_write_text(path, text)
         paths.append(path)
     return paths
+
+
+TOOLS = ("florp", "quazz", "mibble", "tarnish", "zindle", "krabb")
+ACTIONS = (
+    ("list every {obj}", "{tool} ls --all {flag}"),
+    ("delete a {obj} by name", "{tool} rm --name NAME {flag}"),
+    ("show the size of each {obj}", "{tool} du -h {flag}"),
+    ("copy a {obj} to another host", "{tool} push HOST:{flag}"),
+    ("rename a {obj}", "{tool} mv OLD NEW {flag}"),
+)
+OBJECTS = ("bucket", "widget", "ledger", "spool", "crate")
+
+
+def synthetic_sheets(seed: int = 0) -> dict[str, str]:
+    """Cheatsheets for invented command-line tools, in the layout of the ``cheat`` package's sheets.
+
+    The smoke profile's out-of-domain source: "# To <task>:" comments over command lines.
+    """
+    rng = random.Random(seed)
+    sheets = {}
+    for tool in TOOLS:
+        entries = []
+        for action, command in ACTIONS:
+            obj, flag = rng.choice(OBJECTS), f"--{rng.choice(SYLLABLES)}{rng.choice(SYLLABLES)}"
+            entries.append(f"# To {action.format(obj=obj)}:\n{command.format(tool=tool, flag=flag)}\n")
+        sheets[tool] = "\n".join(entries)
+    return sheets
