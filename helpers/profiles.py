@@ -43,7 +43,13 @@ class Profile:
     max_seq_length: int | None
     precision: str  # "auto": bf16 from compute capability 8.0, fp16 below (T4); "fp32" always fp32
     mini_batch_size: int | None = None  # set: CachedMultipleNegativesRankingLoss embeds in chunks
-    ood_source: str = "cheatsheets"  # the out-of-domain benchmark: "cheatsheets" (PyPI cheat==2.5.1) or "synthetic"
+    # Start training from a PCA rotation of the base model (notebook 02), fitted on this many training texts
+    # (notebook 01's PCA control uses the same number).
+    pca_init: bool = True
+    pca_fit_texts: int = 12_000
+    ood_source: str = (
+        "cheatsheets"  # the out-of-domain benchmark: "cheatsheets" (PyPI cheat==2.5.1) or "synthetic"
+    )
     seed: int = 42
 
     def as_dict(self) -> dict[str, object]:

@@ -21,6 +21,7 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 from sentence_transformers.base.sampler import BatchSamplers
@@ -29,10 +30,12 @@ from sentence_transformers.sentence_transformer.losses import (
     MatryoshkaLoss,
     MultipleNegativesRankingLoss,
 )
+from sentence_transformers.sentence_transformer.modules import Dense
+from sklearn.decomposition import PCA
 
 from helpers import get_profile, runs_dir
 from helpers.data import load_benchmark
-from helpers.evaluation import evaluate_model
+from helpers.evaluation import encode, evaluate_model
 from helpers.models import check_dims, load_model, matryoshka_dims
 from helpers.profiles import PROFILES, mixed_precision
 from helpers.training import (
@@ -41,6 +44,7 @@ from helpers.training import (
     replaced_atomically,
     save_recipe,
     sequence_length_for,
+    training_texts,
 )
 
 
@@ -59,10 +63,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (-1: epochs)")
     parser.add_argument("--max-seq-length", type=int, help="default: fitted to the data's token lengths")
+    parser.add_argument(
+        "--pca-init",
+        action=argparse.BooleanOptionalAction,
+        help="start from a PCA rotation layer (default: the profile's pca_init)",
+    )
     parser.add_argument("--save-steps", type=int, help="default: a quarter of the run's steps")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--output", type=Path, help="model folder (default: runs/<profile>/models/<name>)")
-    parser.add_argument("--evaluate", action="store_true", help="print MRR@10 per dim afterwards")
+    parser.add_argument("--evaluate", action="store_true", help="print dev-split MRR@10 per dim afterwards")
     return parser.parse_args(argv)
 
 
@@ -75,13 +84,33 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict[s
     checkpoint_dir = run_dir / "checkpoints" / Path(model_dir).name
 
     # Model and data: the same split as the notebooks; max_seq_length sized to the data.
-    train_rows, bench = load_benchmark(profile, run_dir)
+    train_rows, dev, _ = load_benchmark(profile, run_dir)  # --evaluate reports dev: the script tunes
     model = load_model(profile.model)
     model.max_seq_length = (
         args.max_seq_length or profile.max_seq_length or sequence_length_for(model, train_rows)
     )
     full_dim = model.get_embedding_dimension()
     dims = check_dims(args.dims or matryoshka_dims(full_dim), full_dim, knob="--dims")
+
+    # Start from a PCA rotation: a bias-free linear layer after pooling, initialised with the principal
+    # axes of training texts, so full-size cosines are unchanged at step 0 and prefixes start ordered.
+    pca_init = profile.pca_init if args.pca_init is None else args.pca_init
+    if pca_init:
+        fit_queries, fit_passages = training_texts(
+            train_rows, profile.pca_fit_texts, profile.seed, at_least=full_dim
+        )
+        fit_emb = np.vstack(
+            [encode(model, fit_queries, prompt=profile.query_prompt), encode(model, fit_passages)]
+        )
+        axes = PCA(random_state=profile.seed).fit(fit_emb).components_
+        rotation = Dense(
+            full_dim,
+            full_dim,
+            bias=False,
+            activation_function=torch.nn.Identity(),
+            init_weight=torch.tensor(axes, dtype=torch.float32),
+        )
+        model.insert(len(model) - 1, rotation)  # after Pooling, before Normalize
 
     # Loss: under torchrun each GPU holds a slice of the batch; gathering the embeddings keeps every
     # text of the *global* batch as a negative, as on one device.
@@ -109,6 +138,8 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict[s
         "precision": profile.precision,
         "seed": args.seed or profile.seed,
         "n_train": len(train_rows),
+        "pca_init": pca_init,
+        "pca_fit_texts": profile.pca_fit_texts if pca_init else None,
     }
     check_training_knobs(
         recipe["batch_size"], recipe["learning_rate"], recipe["epochs"], recipe["warmup"], len(train_rows)
@@ -158,7 +189,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict[s
         "recipe": recipe,
     }
     if args.evaluate and trainer.is_world_process_zero():
-        table, _, _ = evaluate_model(model, bench, dims, name, query_prompt=profile.query_prompt)
+        table, _, _ = evaluate_model(model, dev, dims, name, query_prompt=profile.query_prompt)
         report["mrr@10"] = {int(row["dim"]): round(float(row["mrr@10"]), 4) for _, row in table.iterrows()}
     return report
 

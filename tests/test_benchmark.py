@@ -28,7 +28,10 @@ def test_smoke_benchmark_is_honest(smoke_data, smoke_profile):
     for bench in (dev, test):
         assert_honest(train, bench)
     assert_splits_disjoint(dev, test)
-    assert (len(dev.queries), len(test.queries)) == (smoke_profile.n_dev_queries, smoke_profile.n_test_queries)
+    assert (len(dev.queries), len(test.queries)) == (
+        smoke_profile.n_dev_queries,
+        smoke_profile.n_test_queries,
+    )
     assert len(test.corpus) == smoke_profile.n_corpus
     assert len(train) == smoke_profile.n_train
 
@@ -108,6 +111,8 @@ def test_overlap_detected(smoke_data):
 
 
 def test_no_training_rows_left():
-    rows = [{"query": f"q{i}", "positive": f"p{i}", "negative": f"n{i}", "group": f"g{i % 2}"} for i in range(6)]
+    rows = [
+        {"query": f"q{i}", "positive": f"p{i}", "negative": f"n{i}", "group": f"g{i % 2}"} for i in range(6)
+    ]
     with pytest.raises(ValueError, match="no training rows are left"):
         build_benchmark(rows, 1, 1, 10, 10)  # both groups are held out, one per split

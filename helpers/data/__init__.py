@@ -47,7 +47,6 @@ def load_benchmark(profile: Profile, run_dir: Path) -> Splits:
     )
 
 
-
 def load_ood_benchmark(profile: Profile, run_dir: Path) -> Benchmark:
     """The out-of-domain benchmark: shell tasks to commands, a kind of text no training row has.
 

@@ -57,7 +57,9 @@ def fetch_cheat_sdist(folder: Path) -> Path:
                 "on a machine with one and copy the file there."
             )
     if hashlib.sha256(path.read_bytes()).hexdigest() != CHEAT_SHA256:
-        raise ValueError(f"{path} is damaged (its SHA-256 does not match {CHEAT_REQUIREMENT}); delete it and run again.")
+        raise ValueError(
+            f"{path} is damaged (its SHA-256 does not match {CHEAT_REQUIREMENT}); delete it and run again."
+        )
     return path
 
 
