@@ -53,7 +53,7 @@ def quiet() -> None:
 
 
 def offline_benchmark(n_queries: int | None = None, n_corpus: int | None = None):
-    """The offline profile's benchmark, optionally cut to ``n_queries`` queries and ``n_corpus`` passages.
+    """The offline profile's test split, optionally cut to ``n_queries`` queries and ``n_corpus`` passages.
 
     The cut keeps every relevant passage of the kept queries and fills up with the first other
     passages, so each query still has its answers in the corpus.
@@ -64,7 +64,7 @@ def offline_benchmark(n_queries: int | None = None, n_corpus: int | None = None)
     from helpers.data.benchmark import Benchmark
     from helpers.profiles import get_profile
 
-    _, bench = load_benchmark(get_profile("offline"), Path(tempfile.mkdtemp(prefix="bench-")))
+    bench = load_benchmark(get_profile("offline"), Path(tempfile.mkdtemp(prefix="bench-"))).test
     if n_queries is None and n_corpus is None:
         return bench
     qids = list(bench.queries)[: n_queries or len(bench.queries)]

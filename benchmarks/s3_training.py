@@ -29,7 +29,7 @@ def batches(batch_size: int, n: int, seed: int = 42) -> list[dict[str, list[str]
     from helpers.data import load_benchmark
     from helpers.profiles import get_profile
 
-    rows, _ = load_benchmark(get_profile("offline"), Path(tempfile.mkdtemp(prefix="s3-")))
+    rows = load_benchmark(get_profile("offline"), Path(tempfile.mkdtemp(prefix="s3-"))).train
     rows = rows.shuffle(seed=seed)
     return [rows[i * batch_size : (i + 1) * batch_size] for i in range(n)]
 

@@ -47,3 +47,18 @@ def test_before_after_and_retention():
     assert out.loc[32, "retention_%_baseline"] == pytest.approx(50.0)
     assert out.loc[32, "retention_%_matryoshka"] == pytest.approx(75.0)
     assert with_retention(table).query("dim == 64")["retention_%"].tolist() == [100.0, 100.0]
+
+
+def test_out_of_domain_rows_live_in_their_own_files(tmp_path, capsys):
+    from helpers.results import OOD, read_params
+
+    save_metrics(tmp_path, rows("baseline", [0.5, 0.4]), {"benchmark": "in-domain"})
+    save_metrics(tmp_path, rows("baseline", [0.9, 0.8]), {"benchmark": "ood"}, prefix=OOD)
+    assert "changed" not in capsys.readouterr().out  # the two benchmarks never replace each other's rows
+    assert read_metrics(tmp_path)["mrr@10"].tolist() == [0.5, 0.4]
+    assert read_metrics(tmp_path, prefix=OOD)["mrr@10"].tolist() == [0.9, 0.8]
+    assert read_params(tmp_path, prefix=OOD)["baseline"] == {"benchmark": "ood"}
+    assert (tmp_path / "ood_metrics.csv").is_file() and (tmp_path / "ood_params.json").is_file()
+    assert len(load_results(tmp_path, ["baseline"], "ood", {"baseline": "01_x"}, prefix=OOD)) == 2
+    with pytest.raises(FileNotFoundError, match=r"ood_metrics\.csv; run notebook 03_y first"):
+        load_results(tmp_path, ["matryoshka"], "ood", {"matryoshka": "03_y"}, prefix=OOD)

@@ -65,7 +65,8 @@ def test_script_trains_the_same_model_as_notebook_02(tmp_path, monkeypatch, trai
 def test_interrupted_run_resumes_to_the_same_model(tmp_path, monkeypatch, train_script):
     monkeypatch.setenv("MRL_RUNS_DIR", str(tmp_path))
     train = train_script.main
-    argv = ["--profile", "smoke", "--max-steps", "4", "--save-steps", "1"]
+    # 192 smoke rows at 48 a step: 4 steps make exactly one epoch (a run that completed)
+    argv = ["--profile", "smoke", "--batch-size", "48", "--max-steps", "4", "--save-steps", "1"]
     whole = train([*argv, "--output", str(tmp_path / "whole")])
     assert whole["global_step"] == 4 and whole["resumed_from"] is None
     with pytest.raises(KeyboardInterrupt):
@@ -93,7 +94,7 @@ def test_changed_recipe_starts_afresh_and_control_loss(tmp_path, monkeypatch, ca
     shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None, reason="no torchrun"
 )
 def test_torchrun_shards_the_batches_across_processes(tmp_path):
-    # 64 training rows, batch 16 per process: one process needs 4 steps per epoch, two need 2,
+    # 192 training rows, batch 48 per process: one process needs 4 steps per epoch, two need 2,
     # which only holds if each process reads different batches (real data parallelism).
     torchrun = [str(Path(sys.executable).parent / "torchrun"), "--standalone", "--nproc_per_node", "2"]
     env = {
@@ -103,7 +104,11 @@ def test_torchrun_shards_the_batches_across_processes(tmp_path):
         "TOKENIZERS_PARALLELISM": "false",
     }
     done = subprocess.run(
-        [*torchrun, str(SCRIPT), "--profile", "smoke"], env=env, capture_output=True, text=True, timeout=300
+        [*torchrun, str(SCRIPT), "--profile", "smoke", "--batch-size", "48"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])

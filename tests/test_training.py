@@ -81,3 +81,42 @@ def test_checkpoints_of_another_recipe_are_removed(tmp_path, capsys):
     assert checkpoint_to_resume(folder, {"batch_size": 16}).endswith("checkpoint-3")
     assert checkpoint_to_resume(folder, {"batch_size": 8}) is None
     assert "Parameters changed" in capsys.readouterr().out and not (folder / "checkpoint-3").exists()
+
+
+def test_pca_rotation_layer_keeps_full_size_cosines_and_orders_the_prefix(minilm, smoke_data):
+    """Notebook 02's PCA start: at step 0 full-size cosines are the pretrained model's, and the
+    first coordinates carry the most variance of the training texts."""
+    import copy
+
+    import numpy as np
+    import torch
+    from sentence_transformers.sentence_transformer.modules import Dense
+    from sklearn.decomposition import PCA
+
+    from helpers.training import training_texts
+
+    train_rows, _, test = smoke_data
+    queries, passages = training_texts(train_rows, 12_000, seed=42, at_least=384)
+    assert not (set(queries) | set(passages)) & set(test.queries.values())  # training texts only
+    fit_emb = np.vstack([minilm.encode(queries), minilm.encode(passages)])
+    axes = PCA(random_state=42).fit(fit_emb).components_
+    rotated = copy.deepcopy(minilm)
+    rotated.insert(
+        len(rotated) - 1,
+        Dense(384, 384, bias=False, activation_function=torch.nn.Identity(), init_weight=torch.tensor(axes)),
+    )
+    assert type(rotated[-1]).__name__ == "Normalize"
+    texts = list(test.corpus.values())[:20]
+    before, after = minilm.encode(texts), rotated.encode(texts)
+    np.testing.assert_allclose(after @ after.T, before @ before.T, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(after, axis=1), 1.0, atol=1e-5)
+    variance = (rotated.encode(passages) ** 2).mean(axis=0)
+    assert variance[:32].sum() > variance[-32:].sum() * 3  # the leading axes carry the most
+
+
+def test_too_few_training_texts_for_a_pca_named(smoke_data):
+    from helpers.training import training_texts
+
+    train_rows, _, _ = smoke_data
+    with pytest.raises(ValueError, match="raise PCA_FIT_TEXTS or the profile's n_train"):
+        training_texts(train_rows, 100, at_least=384)
