@@ -4,7 +4,8 @@
 
 Trains notebook 02's recipe (the offline profile's values, with the flags overriding), keeps a
 checkpoint at each of ``--points`` evenly spaced steps, and evaluates every checkpoint on the
-offline benchmark: the curve of MRR@10 against training minutes. Each variant is appended as
+offline profile's **dev** split (choices are never made on test): the curve of MRR@10 against
+training minutes. ``--no-pca-init`` trains without notebook 02's PCA start. Each variant is appended as
 one JSON line to ``benchmarks/results/tune_offline.jsonl``.
 """
 
@@ -31,6 +32,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--warmup", type=float)
     parser.add_argument("--max-seq-length", type=int)
+    parser.add_argument("--pca-init", action=argparse.BooleanOptionalAction)
     parser.add_argument("--points", type=int, default=2, help="checkpoints evaluated along the run")
     parser.add_argument("--label", default="")
     args = parser.parse_args()
@@ -49,7 +51,7 @@ def main() -> None:
     PROFILES["offline"] = profile = replace(PROFILES["offline"], **overrides)
     work = Path(tempfile.mkdtemp(prefix="tune-"))
     os.environ["MRL_RUNS_DIR"] = str(work)
-    train_rows, bench = load_benchmark(profile, work / "offline")
+    train_rows, dev, _ = load_benchmark(profile, work / "offline")
     full = load_model(profile.model).get_embedding_dimension()
     steps = math.ceil(len(train_rows) / profile.batch_size) * profile.epochs
     every = max(1, steps // args.points)
@@ -67,7 +69,7 @@ def main() -> None:
     for checkpoint in sorted(ckpt_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])):
         step = int(checkpoint.name.split("-")[1])
         start = time.perf_counter()
-        table, _, _ = evaluate_model(load_model(checkpoint), bench, [full, 64], "tune")
+        table, _, _ = evaluate_model(load_model(checkpoint), dev, [full, 64], "tune")
         mrr = dict(zip(table["dim"], table["mrr@10"], strict=True))
         curve.append(
             {
@@ -81,7 +83,7 @@ def main() -> None:
         )
     line = {
         "label": args.label,
-        "benchmark_fingerprint": bench.fingerprint(),
+        "dev_fingerprint": dev.fingerprint(),
         "recipe": report["recipe"],
         "steps": global_step,
         "train_seconds": round(seconds, 1),
