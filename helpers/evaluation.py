@@ -151,8 +151,12 @@ def paired_difference(
 
 
 def describe_difference(diff: float, low: float, high: float, unit: str = "") -> str:
-    """Words that follow the interval: a gain or a loss only when the interval excludes 0."""
-    span = f"{diff:+.3f}{unit}, 95% CI {low:+.3f} to {high:+.3f}"
+    """Words that follow the interval: a gain or a loss only when the interval excludes 0.
+
+    Three decimals, or four when a bound would otherwise print as +0.000 next to "higher".
+    """
+    digits = 3 if all(v == 0 or abs(v) >= 0.0005 for v in (low, high)) else 4
+    span = f"{diff:+.{digits}f}{unit}, 95% CI {low:+.{digits}f} to {high:+.{digits}f}"
     if low > 0:
         return f"higher ({span})"
     if high < 0:

@@ -120,6 +120,8 @@ def test_paired_bootstrap_interval():
     assert describe_difference(0.043, 0.02, 0.06) == "higher (+0.043, 95% CI +0.020 to +0.060)"
     assert describe_difference(-0.01, -0.03, 0.01).startswith("no measurable difference (-0.010")
     assert describe_difference(-0.05, -0.08, -0.02).startswith("lower")
+    # a bound just above 0 never prints as +0.000 beside "higher"
+    assert describe_difference(0.00999, 0.00039, 0.0205) == "higher (+0.0100, 95% CI +0.0004 to +0.0205)"
 
 
 def test_differences_are_upserted(tmp_path):
