@@ -162,3 +162,55 @@ def test_cached_corpus_embeddings_are_checked(smoke_data, tmp_path):
     np.save(path, rows[:-1])
     with pytest.raises(ValueError, match=r"has shape \(149, 8\), but this benchmark has 150 passages"):
         load_corpus_embeddings(path, bench, FakeModel(rows), made_by="03_re_evaluation")
+
+
+def test_qdrant_funnel_returns_notebook_06s_top_10(minilm, smoke_data):
+    """Notebook 08's collection (prefix + full named vectors) and its prefetch-then-rescore query,
+    on the smoke data: the same top 10 as adaptive_search for every test query."""
+    from qdrant_client import QdrantClient, models
+
+    _, _, test = smoke_data
+    corpus = minilm.encode(list(test.corpus.values()))
+    queries = minilm.encode(list(test.queries.values()))
+    prefix_dim, k_shortlist = 64, 20
+    prefix = normalized_prefix(corpus, prefix_dim)
+    client = QdrantClient(location=":memory:")
+    client.create_collection(
+        "t",
+        vectors_config={
+            "prefix": models.VectorParams(size=prefix_dim, distance=models.Distance.COSINE),
+            "full": models.VectorParams(size=corpus.shape[1], distance=models.Distance.COSINE),
+        },
+    )
+    for start in range(0, len(corpus), 64):  # in batches, as the notebook does
+        rows = range(start, min(start + 64, len(corpus)))
+        client.upsert(
+            "t",
+            points=models.Batch(
+                ids=list(rows),
+                vectors={"prefix": prefix[rows].tolist(), "full": corpus[rows].tolist()},
+                payloads=[{"text": t} for t in list(test.corpus.values())[start : rows.stop]],
+            ),
+        )
+    got = np.array(
+        [
+            [
+                hit.id
+                for hit in client.query_points(
+                    "t",
+                    prefetch=models.Prefetch(
+                        query=normalized_prefix(q[None], prefix_dim)[0].tolist(),
+                        using="prefix",
+                        limit=k_shortlist,
+                    ),
+                    query=q.tolist(),
+                    using="full",
+                    limit=10,
+                ).points
+            ]
+            for q in queries
+        ]
+    )
+    expected, _ = adaptive_search(queries, corpus, prefix_dim, k_shortlist, 10, corpus_small=prefix)
+    assert got.shape == (len(test.queries), 10)
+    assert np.array_equal(got, expected)
