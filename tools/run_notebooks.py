@@ -1,12 +1,18 @@
-"""Execute every course notebook in order and save executed copies under runs/<profile>/notebooks/.
+"""Execute every course notebook in order; save executed copies and HTML pages under runs/<profile>/.
 
 Used by `make run`. The profile comes from MRL_PROFILE, as in the notebooks themselves.
 Arguments, if any, pick notebooks by number prefix: `python tools/run_notebooks.py 06 07`.
 Prints each notebook's wall time and stops at the first failure, naming the cell.
+
+Executed copies go to ``runs/<profile>/notebooks/``; each is also written as a self-contained HTML
+page (plots embedded as data URIs) to ``runs/<profile>/html/``, with an ``index.html`` that links
+the pages in course order, for instructors to publish as they are.
 """
 
 from __future__ import annotations
 
+import html
+import re
 import sys
 import time
 from pathlib import Path
@@ -20,11 +26,56 @@ from helpers import get_profile, runs_dir
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
+def notebook_title(nb: nbformat.NotebookNode, fallback: str) -> str:
+    """The text of the notebook's first ``# `` heading, else ``fallback``."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return fallback
+
+
+def export_html(executed: list[Path], html_dir: Path, profile_name: str) -> Path:
+    """Write each executed notebook as ``<name>.html`` with its images embedded, and ``index.html``.
+
+    Existing pages of notebooks not in ``executed`` are kept and listed too, so exporting one
+    re-run notebook leaves the others' pages linked. Returns the index page.
+    """
+    from nbconvert import HTMLExporter
+
+    from helpers.results import atomic_write_text
+
+    html_dir.mkdir(parents=True, exist_ok=True)
+    exporter = HTMLExporter(embed_images=True)  # markdown images too, not only outputs (already data URIs)
+    for path in executed:
+        body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
+        body = re.sub(r'href="(\d\d_[^"/]+)\.ipynb"', r'href="\1.html"', body)  # "Next:" links stay inside the site
+        atomic_write_text(html_dir / f"{path.stem}.html", body)
+    items = []
+    for page in sorted(html_dir.glob("[0-9][0-9]_*.html")):
+        source = page.parent.parent / "notebooks" / f"{page.stem}.ipynb"
+        title = (
+            notebook_title(nbformat.read(source, as_version=4), page.stem) if source.is_file() else page.stem
+        )
+        items.append(f'  <li><a href="{html.escape(page.name)}">{html.escape(title)}</a></li>')
+    index = html_dir / "index.html"
+    atomic_write_text(
+        index,
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Matryoshka embeddings, measured honestly'
+        f"</title></head>\n<body>\n<h1>Matryoshka embeddings, measured honestly</h1>\n"
+        f"<p>The executed course, profile <code>{html.escape(profile_name)}</code>, in order:</p>\n"
+        "<ol>\n" + "\n".join(items) + "\n</ol>\n</body></html>\n",
+    )
+    return index
+
+
 def main(only: list[str]) -> int:
     profile = get_profile()
     out_dir = runs_dir(profile) / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     total = time.perf_counter()
+    executed = []
     for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
         if only and not path.name.startswith(tuple(only)):
             continue
@@ -40,9 +91,12 @@ def main(only: list[str]) -> int:
             print(f"FAILED {path.name}: executed copy with the error in {out_dir / path.name}\n{error}")
             return 1
         nbformat.write(nb, out_dir / path.name)
+        executed.append(out_dir / path.name)
         print(f"{path.name}: {time.perf_counter() - start:.0f} s", flush=True)
+    index = export_html(executed, runs_dir(profile) / "html", profile.name)
     print(
-        f"all notebooks ({profile.name} profile): {time.perf_counter() - total:.0f} s; executed copies in {out_dir}"
+        f"all notebooks ({profile.name} profile): {time.perf_counter() - total:.0f} s; executed copies in {out_dir}, "
+        f"HTML pages from {index}"
     )
     return 0
 
