@@ -50,7 +50,8 @@ def export_html(executed: list[Path], html_dir: Path, profile_name: str) -> Path
     exporter = HTMLExporter(embed_images=True)  # markdown images too, not only outputs (already data URIs)
     for path in executed:
         body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
-        body = re.sub(r'href="(\d\d_[^"/]+)\.ipynb"', r'href="\1.html"', body)  # "Next:" links stay inside the site
+        # the "Next:" links between notebooks point at the pages, so the site is self-contained
+        body = re.sub(r'href="(\d\d_[^"/]+)\.ipynb"', r'href="\1.html"', body)
         atomic_write_text(html_dir / f"{path.stem}.html", body)
     items = []
     for page in sorted(html_dir.glob("[0-9][0-9]_*.html")):
