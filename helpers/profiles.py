@@ -47,9 +47,8 @@ class Profile:
     # (notebook 01's PCA control uses the same number).
     pca_init: bool = True
     pca_fit_texts: int = 12_000
-    ood_source: str = (
-        "cheatsheets"  # the out-of-domain benchmark: "cheatsheets" (PyPI cheat==2.5.1) or "synthetic"
-    )
+    # the out-of-domain benchmark: "cheatsheets" (PyPI cheat==2.5.1) or "synthetic"
+    ood_source: str = "cheatsheets"
     seed: int = 42
 
     def as_dict(self) -> dict[str, object]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import numbers
 import os
@@ -35,6 +36,14 @@ KEY = ["model", "dim"]
 REWRITTEN_BY = "01_baseline_truncation_benchmark (then 03 and 05, which add their own rows)"
 
 
+@functools.cache
+def _umask() -> int:
+    """The process's umask, read once (reading it means setting it, briefly, so not on every write)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 @contextlib.contextmanager
 def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
     """Open a temporary file beside ``path`` for writing; it replaces ``path`` only once complete.
@@ -47,9 +56,7 @@ def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as handle:
             yield handle
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -87,9 +94,14 @@ def _merged(old: pd.DataFrame, new: pd.DataFrame, key: list[str], ascending: lis
     return merged.sort_values(key, ascending=ascending, ignore_index=True)
 
 
+def results_file(run_dir: Path, name: str, prefix: str = "") -> Path:
+    """``run_dir/<prefix><name>``: ``metrics.csv`` or, with ``prefix=OOD``, ``ood_metrics.csv``."""
+    return Path(run_dir) / f"{prefix}{name}"
+
+
 def read_params(run_dir: Path, prefix: str = "") -> dict[str, dict[str, object]]:
     """Per model: the parameters and benchmark fingerprint its rows were made with."""
-    path = Path(run_dir) / f"{prefix}{PARAMS_FILE}"
+    path = results_file(run_dir, PARAMS_FILE, prefix)
     if not path.is_file():
         return {}
     try:
@@ -103,7 +115,7 @@ def read_params(run_dir: Path, prefix: str = "") -> dict[str, dict[str, object]]
 
 def read_metrics(run_dir: Path, prefix: str = "") -> pd.DataFrame:
     """All rows of ``metrics.csv`` (an empty table if none were written yet), checked for damage."""
-    path = Path(run_dir) / f"{prefix}{METRICS_FILE}"
+    path = results_file(run_dir, METRICS_FILE, prefix)
     if not path.is_file():
         return pd.DataFrame(columns=KEY)
     try:
@@ -161,8 +173,10 @@ def _upsert(run_dir: Path, table: pd.DataFrame, params: Mapping[str, object], pr
             old = old[old["model"] != model]
         recorded[model] = fresh
     merged = _merged(old, table, KEY, ascending=[True, False])
-    atomic_write_text(run_dir / f"{prefix}{METRICS_FILE}", merged.to_csv(index=False))
-    atomic_write_text(run_dir / f"{prefix}{PARAMS_FILE}", json.dumps(recorded, indent=2, sort_keys=True))
+    atomic_write_text(results_file(run_dir, METRICS_FILE, prefix), merged.to_csv(index=False))
+    atomic_write_text(
+        results_file(run_dir, PARAMS_FILE, prefix), json.dumps(recorded, indent=2, sort_keys=True)
+    )
     return merged
 
 
@@ -179,7 +193,7 @@ def load_results(
     for model in models:
         if model not in set(table["model"]):
             raise FileNotFoundError(
-                f"No {model!r} rows in {Path(run_dir) / f'{prefix}{METRICS_FILE}'}; {run_first(made_by[model])}"
+                f"No {model!r} rows in {results_file(run_dir, METRICS_FILE, prefix)}; {run_first(made_by[model])}"
             )
         if benchmark is not None and recorded.get(model, {}).get("benchmark") != benchmark:
             raise ValueError(
@@ -228,7 +242,7 @@ def save_differences(run_dir: Path, rows: pd.DataFrame, prefix: str = "") -> pd.
     columns = [*DIFFERENCE_KEY, "diff", "ci_low", "ci_high"]
     rows = rows[columns]
     with locked(run_dir):
-        path = run_dir / f"{prefix}{DIFFERENCES_FILE}"
+        path = results_file(run_dir, DIFFERENCES_FILE, prefix)
         try:
             old = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=columns)
         except (pd.errors.EmptyDataError, pd.errors.ParserError):

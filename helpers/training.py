@@ -11,6 +11,7 @@ import contextlib
 import json
 import math
 import numbers
+import random
 import re
 import shutil
 import tempfile
@@ -57,8 +58,6 @@ def training_texts(
     of ``d`` dimensions needs at least ``d`` texts (``at_least``), else one sentence says so.
     Introduced in notebook 01.
     """
-    import random
-
     queries = sorted(set(train_rows["query"]))
     passages = sorted(set(train_rows["positive"]) | set(train_rows["negative"]))
     rng = random.Random(seed)

@@ -85,8 +85,7 @@ def sheet_pairs(name: str, text: str) -> Iterator[tuple[str | None, str]]:
 
     An entry is a run of comment lines and the command lines under it, ended by a blank line or
     the next comment. Its query comes from its first comment when that names a task ("To <task>",
-    or a verb such as "List ..."); entries
-    without one still yield their commands, as distractors.
+    or a verb such as "List ..."); entries without one still yield their commands, as distractors.
     """
     comments: list[str] = []
     commands: list[str] = []
