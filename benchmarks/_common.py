@@ -60,8 +60,7 @@ def offline_benchmark(n_queries: int | None = None, n_corpus: int | None = None)
     """
     import tempfile
 
-    from helpers.data import load_benchmark
-    from helpers.data.benchmark import Benchmark
+    from helpers.benchmark import Benchmark, load_benchmark
     from helpers.profiles import get_profile
 
     bench = load_benchmark(get_profile("offline"), Path(tempfile.mkdtemp(prefix="bench-"))).test

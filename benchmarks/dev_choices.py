@@ -29,17 +29,24 @@ def main() -> None:
     os.environ.setdefault("MRL_RUNS_DIR", tempfile.mkdtemp(prefix="dev-choices-"))
     import numpy as np
     import torch
-    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
     from sentence_transformers.base.sampler import BatchSamplers
     from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
     from sentence_transformers.sentence_transformer.modules import Dense
     from sklearn.decomposition import PCA
 
     from helpers import get_profile, runs_dir
-    from helpers.data import load_benchmark, load_ood_benchmark
+    from helpers.benchmark import load_benchmark, load_ood_benchmark, training_texts
     from helpers.evaluation import encode, evaluate_embeddings
-    from helpers.models import load_model
-    from helpers.training import sequence_length_for, training_texts
+    from helpers.recipe import RECIPE_DEFAULTS, start_model
+    from helpers.sources import model_path
+
+    def load_model(name):
+        return SentenceTransformer(model_path(name))
 
     profile = get_profile("offline")
     run_dir = runs_dir(profile)
@@ -52,9 +59,7 @@ def main() -> None:
         for name, bench in (("dev", splits.dev), ("ood", ood)):
             q, c = encode(model, list(bench.queries.values())), encode(model, list(bench.corpus.values()))
             table = evaluate_embeddings(q, c, bench, DIMS, label)
-            result[name] = {
-                int(d): round(float(v), 4) for d, v in zip(table["dim"], table["mrr@10"], strict=True)
-            }
+            result[name] = {int(d): round(float(v), 4) for d, v in zip(table["dim"], table["mrr@10"], strict=True)}
             embeddings[name] = (q, c, bench)
         return result, embeddings
 
@@ -80,17 +85,12 @@ def main() -> None:
 
     def train(label, mrl=True, rotate=False, lr=1e-4, weights=None):
         start = time.time()
-        model = load_model(profile.model)
-        model.max_seq_length = sequence_length_for(model, splits.train)
+        model = start_model(profile.model, splits.train, None, 0, None, 42)  # notebook 02's start, rotation below
         if rotate:
-            fq, fp = training_texts(splits.train, profile.pca_fit_texts, seed=42)
+            fq, fp = training_texts(splits.train, 12_000, seed=42)
             pca = PCA(random_state=0).fit(np.vstack([encode(model, fq), encode(model, fp)]))
             axes = torch.tensor(pca.components_, dtype=torch.float32)
-            bias = (
-                torch.tensor(-(pca.components_ @ pca.mean_), dtype=torch.float32)
-                if rotate == "centre"
-                else None
-            )
+            bias = torch.tensor(-(pca.components_ @ pca.mean_), dtype=torch.float32) if rotate == "centre" else None
             layer = Dense(
                 384,
                 384,
@@ -105,9 +105,9 @@ def main() -> None:
         args = SentenceTransformerTrainingArguments(
             output_dir=tempfile.mkdtemp(),
             num_train_epochs=1,
-            per_device_train_batch_size=profile.batch_size,
+            per_device_train_batch_size=RECIPE_DEFAULTS["offline"]["batch_size"],
             learning_rate=lr,
-            warmup_steps=profile.warmup,
+            warmup_steps=0.1,
             batch_sampler=BatchSamplers.NO_DUPLICATES,
             save_strategy="no",
             seed=42,

@@ -29,22 +29,26 @@ def random_unit(n: int, dim: int, seed: int) -> np.ndarray:
 
 def adaptive_quality() -> dict[str, object]:
     """Full-size vs adaptive MRR@10 on the offline benchmark, with the model ``make run`` trained."""
-    from helpers.evaluation import encode, rank, score_indices
-    from helpers.models import load_saved_model
+    from sentence_transformers import SentenceTransformer
+
+    from helpers.evaluation import encode, normalized_prefix, rank, score_indices
     from helpers.profiles import get_profile, runs_dir
-    from helpers.search import adaptive_search, load_corpus_embeddings
+    from helpers.results import load_corpus_embeddings, require_saved_model
+    from helpers.search import adaptive_search
 
     run_dir = runs_dir(get_profile("offline"))
     bench = offline_benchmark()
-    model = load_saved_model(run_dir / "models" / "matryoshka", made_by="02_matryoshka_finetuning (make run)")
+    model = SentenceTransformer(
+        require_saved_model(run_dir / "models" / "matryoshka", "02_matryoshka_finetuning (make run)")
+    )
     corpus = load_corpus_embeddings(
-        run_dir / "matryoshka_corpus_full.npy", bench, model, made_by="03_re_evaluation (make run)"
+        run_dir / "matryoshka_corpus_full.npy", bench.corpus, model, made_by="03_re_evaluation (make run)"
     )
     queries = encode(model, list(bench.queries.values()), prompt=get_profile("offline").query_prompt)
     full = score_indices(rank(queries, corpus, 10)[0], bench)["mrr@10"]
     curve = {}
     for k in SHORTLIST_K:
-        idx, _ = adaptive_search(queries, corpus, SHORTLIST_DIM, k, 10)
+        idx, _ = adaptive_search(queries, corpus, normalized_prefix(corpus, SHORTLIST_DIM), k, 10)
         curve[k] = score_indices(idx, bench)["mrr@10"]
     chosen = next((k for k in SHORTLIST_K if curve[k] >= 0.99 * full), SHORTLIST_K[-1])
     return {
@@ -63,9 +67,10 @@ def main() -> None:
     args = parser.parse_args()
     quiet()
 
-    from helpers.evaluation import normalized_prefix
-    from helpers.models import matryoshka_dims
-    from helpers.search import adaptive_search, build_index, latency_ms, search
+    import faiss
+
+    from helpers.evaluation import matryoshka_dims, normalized_prefix, rank
+    from helpers.search import adaptive_search, latency_ms
 
     quality = adaptive_quality()
     k = quality["k"]
@@ -75,13 +80,14 @@ def main() -> None:
         rows = {}
         for dim in matryoshka_dims(full):
             small = normalized_prefix(corpus, dim)
-            index = build_index(small)
+            index = faiss.IndexFlatIP(dim)  # notebook 06's index
+            index.add(small)
             rows[dim] = {
                 "numpy": latency_ms(
-                    lambda q, s=small, d=dim: search(normalized_prefix(q, d), s, 10), queries, args.repeats
+                    lambda q, s=small, d=dim: rank(normalized_prefix(q, d), s, 10), queries, args.repeats
                 ),
                 "faiss": latency_ms(
-                    lambda q, i=index, d=dim: search(normalized_prefix(q, d), None, 10, i),
+                    lambda q, i=index, d=dim: i.search(normalized_prefix(q, d), 10),
                     queries,
                     args.repeats,
                 ),
@@ -89,16 +95,12 @@ def main() -> None:
             if dim == SHORTLIST_DIM:
                 rows["adaptive"] = {
                     "numpy": latency_ms(
-                        lambda q, s=small, c=corpus: adaptive_search(
-                            q, c, SHORTLIST_DIM, k, 10, corpus_small=s
-                        ),
+                        lambda q, s=small, c=corpus: adaptive_search(q, c, s, k, 10),
                         queries,
                         args.repeats,
                     ),
                     "faiss": latency_ms(
-                        lambda q, i=index, c=corpus: adaptive_search(
-                            q, c, SHORTLIST_DIM, k, 10, shortlist_index=i
-                        ),
+                        lambda q, i=index, c=corpus: c[i.search(normalized_prefix(q, SHORTLIST_DIM), k)[1][0]] @ q[0],
                         queries,
                         args.repeats,
                     ),

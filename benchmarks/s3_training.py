@@ -26,7 +26,7 @@ def batches(batch_size: int, n: int, seed: int = 42) -> list[dict[str, list[str]
     import tempfile
     from pathlib import Path
 
-    from helpers.data import load_benchmark
+    from helpers.benchmark import load_benchmark
     from helpers.profiles import get_profile
 
     rows = load_benchmark(get_profile("offline"), Path(tempfile.mkdtemp(prefix="s3-"))).train
@@ -36,13 +36,16 @@ def batches(batch_size: int, n: int, seed: int = 42) -> list[dict[str, list[str]
 
 def setup(loss_name: str, max_seq_length: int):
     import torch
+    from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
 
-    from helpers.models import load_model, matryoshka_dims
+    from helpers.evaluation import matryoshka_dims
     from helpers.profiles import PACKAGED_MINILM
+    from helpers.sources import model_path
 
     torch.manual_seed(0)
-    model = load_model(PACKAGED_MINILM, max_seq_length=max_seq_length)
+    model = SentenceTransformer(model_path(PACKAGED_MINILM))
+    model.max_seq_length = max_seq_length
     model.train()
     loss = MultipleNegativesRankingLoss(model)  # notebook 05's loss; notebook 02 wraps it:
     if loss_name == "matryoshka":
@@ -83,11 +86,7 @@ def peak_memory(loss_name: str, batch_size: int, max_seq_length: int) -> None:
     if torch.cuda.is_available():
         print(json.dumps({"peak_mib": torch.cuda.max_memory_allocated() / 2**20, "kind": "gpu allocated"}))
     else:
-        print(
-            json.dumps(
-                {"peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "kind": "cpu rss"}
-            )
-        )
+        print(json.dumps({"peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "kind": "cpu rss"}))
 
 
 def main() -> None:

@@ -41,35 +41,44 @@ def main() -> None:
     import importlib.util
     import os
 
-    from helpers.data import load_benchmark
-    from helpers.evaluation import evaluate_model
-    from helpers.models import load_model
-    from helpers.profiles import PROFILES
+    from sentence_transformers import SentenceTransformer
 
-    # notebook 02's recipe, through the flat script that a test keeps identical to the notebook
-    overrides = {k: v for k, v in vars(args).items() if v is not None and k not in ("points", "label")}
-    PROFILES["offline"] = profile = replace(PROFILES["offline"], **overrides)
+    from helpers.benchmark import load_benchmark
+    from helpers.evaluation import encode, evaluate_embeddings
+    from helpers.profiles import PROFILES
+    from helpers.recipe import RECIPE_DEFAULTS
+
+    # notebook 02's recipe, through the flat script that calls notebook 02's own functions
+    if args.n_train:
+        PROFILES["offline"] = replace(PROFILES["offline"], n_train=args.n_train)
+    profile = PROFILES["offline"]
+    flags = {"--batch-size": args.batch_size, "--learning-rate": args.learning_rate, "--epochs": args.epochs,
+             "--warmup": args.warmup, "--max-seq-length": args.max_seq_length}  # fmt: skip
+    argv = [str(x) for flag, value in flags.items() if value is not None for x in (flag, value)]
+    if args.pca_init is False:
+        argv += ["--pca-fit-texts", "0"]
     work = Path(tempfile.mkdtemp(prefix="tune-"))
     os.environ["MRL_RUNS_DIR"] = str(work)
     train_rows, dev, _ = load_benchmark(profile, work / "offline")
-    full = load_model(profile.model).get_embedding_dimension()
-    steps = math.ceil(len(train_rows) / profile.batch_size) * profile.epochs
+    full = 384
+    batch_size = args.batch_size or RECIPE_DEFAULTS["offline"]["batch_size"]
+    steps = math.ceil(len(train_rows) / batch_size) * (args.epochs or 1)
     every = max(1, steps // args.points)
-    spec = importlib.util.spec_from_file_location(
-        "train_matryoshka", ROOT / "scripts" / "train_matryoshka.py"
-    )
+    spec = importlib.util.spec_from_file_location("train_matryoshka", ROOT / "scripts" / "train_matryoshka.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     start = time.perf_counter()
-    report = script.main(["--profile", "offline", "--save-steps", str(every)])
+    report = script.main(["--profile", "offline", "--save-steps", str(every), *argv])
     seconds = time.perf_counter() - start
     global_step = report["global_step"]
-    ckpt_dir = work / "offline" / "checkpoints" / "matryoshka"
+    ckpt_dir = next((work / "offline" / "checkpoints" / "matryoshka").iterdir())  # the recipe's folder
     curve = []
     for checkpoint in sorted(ckpt_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])):
         step = int(checkpoint.name.split("-")[1])
         start = time.perf_counter()
-        table, _, _ = evaluate_model(load_model(checkpoint), dev, [full, 64], "tune")
+        model = SentenceTransformer(str(checkpoint))
+        queries, corpus = encode(model, list(dev.queries.values())), encode(model, list(dev.corpus.values()))
+        table = evaluate_embeddings(queries, corpus, dev, [full, 64], "tune")
         mrr = dict(zip(table["dim"], table["mrr@10"], strict=True))
         curve.append(
             {

@@ -1,9 +1,7 @@
-"""Support code for the Matryoshka Representation Learning course notebooks.
+"""Plumbing for the Matryoshka course (the lessons are in the notebooks): ``profiles``, ``sources``, ``benchmark``,
+``evaluation``, ``results``, ``plots``; ``recipe`` and ``search`` copy functions of notebooks 02, 06 and 07.
 
-Importing ``helpers`` is fast and changes no global state: torch, datasets and
-sentence-transformers load only inside the functions that need them. Modules, one concern each:
-``profiles`` (sizes and sources), ``data`` (sources and the benchmark), ``models``, ``evaluation``,
-``training``, ``results`` (the metrics store) and ``plots``.
+``import helpers`` loads only ``profiles``; each module imports what it needs when it is imported.
 """
 
 from helpers.profiles import Profile, get_profile, runs_dir

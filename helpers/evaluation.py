@@ -1,271 +1,163 @@
-"""Encode once, evaluate at every Matryoshka dimension, write metrics and TREC files.
+"""Encode once at full size, then every Matryoshka size: slice, renormalise, rank, score with trec_eval.
 
-Truncating a normalised embedding leaves a vector shorter than 1, so each prefix is
-L2-renormalised before scoring; cosine similarity then equals a dot product. Rankings break score
-ties by ascending doc id, like sentence-transformers' InformationRetrievalEvaluator, whose numbers
-these match (tests/test_evaluation.py). Introduced in notebook 01.
+Ties go to the lower doc id, as in InformationRetrievalEvaluator, whose numbers these equal (tests/test_evaluation.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import numbers
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from scipy.stats import bootstrap
 
-from helpers.data.benchmark import Benchmark
-from helpers.models import check_truncate_dim
-from helpers.profiles import run_first
-from helpers.results import atomic_file, atomic_write_text
+from helpers.benchmark import Benchmark
+from helpers.results import atomic_write
 
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
-
-METRICS = ("mrr@10", "recall@10", "ndcg@10", "accuracy@1", "accuracy@10")
-RUN_DEPTH = 100  # documents per query in the TREC run files
+# our name -> trec_eval's measure; the run holds 10 documents per query, so recip_rank is MRR@10
+MEASURES = {"mrr@10": "recip_rank", "recall@10": "recall_10", "ndcg@10": "ndcg_cut_10",
+            "accuracy@1": "success_1", "accuracy@10": "success_10"}  # fmt: skip
+RUN_DEPTH = 100  # documents per query kept in the TREC run files
 
 
-def encode(
-    model: SentenceTransformer, texts: Sequence[str], prompt: str | None = None, batch_size: int = 128
-) -> np.ndarray:
-    """Encode texts at the model's full size as float32 (one row per text)."""
-    return model.encode(
-        list(texts),
-        prompt=prompt,
-        batch_size=batch_size,
-        convert_to_numpy=True,
-        show_progress_bar=False,
-    ).astype(np.float32, copy=False)
+def matryoshka_dims(full_dim: int, n_smaller: int = 4) -> list[int]:
+    """The full size, then the ``n_smaller`` largest powers of two below it: 384 -> [384, 256, 128, 64, 32]."""
+    power = 1 << (full_dim - 1).bit_length() - 1  # the largest power of two strictly below full_dim
+    return [full_dim] + [power >> i for i in range(n_smaller) if power >> i >= 1]
+
+
+def check_truncate_dim(dim: object, full_dim: int, knob: str = "truncate_dim") -> int:
+    """One size checked against the model's dimension, with a sentence naming the knob the learner set."""
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or dim <= 0:
+        raise ValueError(f"{knob}={dim!r} must be a positive whole number such as 64.")
+    if dim > full_dim:
+        raise ValueError(
+            f"{knob}={dim} is larger than the model's {full_dim} dimensions; pick one of {matryoshka_dims(full_dim)}."
+        )
+    return int(dim)
+
+
+def check_dims(dims: object, full_dim: int, knob: str) -> list[int]:
+    """A list of sizes a learner set (``EVAL_DIMS``, ``MATRYOSHKA_DIMS``): whole, positive, unique, at most full size."""
+    if isinstance(dims, (str, bytes)) or not hasattr(dims, "__iter__"):
+        raise ValueError(f"{knob}={dims!r} must be a list of sizes, e.g. {matryoshka_dims(full_dim)}.")
+    checked = [check_truncate_dim(dim, full_dim, knob=f"{knob} entry") for dim in dims]
+    if not checked:
+        raise ValueError(f"{knob} is empty; list at least one size, e.g. {matryoshka_dims(full_dim)}.")
+    if len(set(checked)) != len(checked):
+        raise ValueError(f"{knob}={checked} lists a size twice; list each size once.")
+    return checked
+
+
+def encode(model, texts: Sequence[str], prompt: str | None = None) -> np.ndarray:
+    """Full-size float32 embeddings, one row per text (with ``prompt`` before each, e.g. BGE's query prompt)."""
+    return model.encode(list(texts), prompt=prompt, batch_size=128, convert_to_numpy=True, show_progress_bar=False)
 
 
 def normalized_prefix(embeddings: np.ndarray, dim: int) -> np.ndarray:
-    """The first ``dim`` coordinates of each row, L2-renormalised to unit length (two steps, one call).
-
-    A prefix of a unit vector is shorter than 1; renormalising makes its dot product a cosine again.
-    """
-    check_truncate_dim(dim, embeddings.shape[1])
-    prefix = embeddings[:, :dim]
-    norms = np.linalg.norm(prefix, axis=1, keepdims=True)
-    return prefix / np.maximum(norms, 1e-12)
+    """The first ``dim`` coordinates of each row, L2-renormalised, so a dot product is a cosine again."""
+    prefix = embeddings[:, : check_truncate_dim(dim, embeddings.shape[1])]
+    return prefix / np.maximum(np.linalg.norm(prefix, axis=1, keepdims=True), 1e-12)
 
 
-def rank(
-    query_emb: np.ndarray, corpus_emb: np.ndarray, k: int, chunk: int = 1024
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-``k`` by dot product: (indices, scores), each ``(n_queries, k)``.
-
-    Ties are broken by ascending corpus index, so the order is fully deterministic.
-    """
+def rank(query_emb: np.ndarray, corpus_emb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-``k`` by dot product, (indices, scores) each ``(n_queries, k)``; ties go to the lower index."""
     k = min(k, corpus_emb.shape[0])
-    all_idx, all_scores = [], []
-    for start in range(0, query_emb.shape[0], chunk):
-        scores = query_emb[start : start + chunk] @ corpus_emb.T
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
+    found, kept = [], []
+    for start in range(0, len(query_emb), 1024):  # 1,024 queries at a time bounds the score matrix
+        scores = query_emb[start : start + 1024] @ corpus_emb.T
+        kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
         for row, threshold in zip(scores, kth[:, 0], strict=True):
             candidates = np.flatnonzero(row >= threshold)  # every tie at the cut-off competes by index
-            order = np.lexsort((candidates, -row[candidates]))[:k]
-            all_idx.append(candidates[order])
-            all_scores.append(row[candidates[order]])
-    return np.stack(all_idx), np.stack(all_scores)
+            best = candidates[np.lexsort((candidates, -row[candidates]))[:k]]
+            found.append(best)
+            kept.append(row[best])
+    return np.stack(found), np.stack(kept)
 
 
-def per_query_metrics(ranked: Sequence[Sequence[str]], relevant: Sequence[set[str]]) -> dict[str, np.ndarray]:
-    """MRR@10, Recall@10, NDCG@10 (binary gains), Accuracy@1/@10 for each query.
+def score_rankings(ranked: dict[str, Sequence[str]], qrels: dict[str, set[str]]) -> pd.DataFrame:
+    """trec_eval's measures per query (rows in ``qrels`` order) for doc ids ranked best first."""
+    import pytrec_eval
 
-    ``ranked[i]`` is query i's doc ids best first; ``relevant[i]`` its set of relevant ids.
-    """
-    mrr, recall, ndcg, acc1, acc10 = [], [], [], [], []
-    for docs, rel in zip(ranked, relevant, strict=True):
-        hits = [1.0 if d in rel else 0.0 for d in list(docs)[:10]]
-        first = next((i for i, h in enumerate(hits) if h), None)
-        mrr.append(0.0 if first is None else 1.0 / (first + 1))
-        recall.append(sum(hits) / len(rel))
-        dcg = sum(h / np.log2(i + 2) for i, h in enumerate(hits))
-        ideal = sum(1.0 / np.log2(i + 2) for i in range(min(len(rel), 10)))
-        ndcg.append(dcg / ideal)
-        acc1.append(hits[0] if hits else 0.0)
-        acc10.append(1.0 if first is not None else 0.0)
-    return {m: np.array(v) for m, v in zip(METRICS, (mrr, recall, ndcg, acc1, acc10), strict=True)}
-
-
-def retrieval_metrics(ranked: Sequence[Sequence[str]], relevant: Sequence[set[str]]) -> dict[str, float]:
-    """The metrics of ``per_query_metrics`` averaged over queries."""
-    return {m: float(np.mean(v)) for m, v in per_query_metrics(ranked, relevant).items()}
-
-
-def per_query_from_trec(
-    run_dir: Path, model_name: str, dim: int, metric: str = "mrr@10", made_by: str | None = None
-) -> pd.Series:
-    """Per-query ``metric`` read back from the TREC files an evaluation wrote (``qrels.txt`` and the run).
-
-    The TREC files are the record of every ranking, so intervals are computed from exactly what
-    the metrics were. Indexed by query id. Introduced in notebook 03.
-    """
-    run_dir = Path(run_dir)
-    path = run_dir / f"run_{model_name}_dim{dim}.txt"
-    if not path.is_file():
-        advice = run_first(made_by) if made_by else f"evaluate {model_name!r} at {dim} dims first."
-        raise FileNotFoundError(f"{path} is missing; {advice}")
-    qrels: dict[str, set[str]] = {}
-    for line in (run_dir / "qrels.txt").read_text().splitlines():
-        qid, _, doc, _ = line.split()
-        qrels.setdefault(qid, set()).add(doc)
-    ranked: dict[str, list[str]] = {}
-    for line in path.read_text().splitlines():
-        qid, _, doc, _rank, _score, _tag = line.split()
-        ranked.setdefault(qid, []).append(doc)  # written best first
-    qids = sorted(qrels)
-    values = per_query_metrics([ranked.get(q, []) for q in qids], [qrels[q] for q in qids])[metric]
-    return pd.Series(values, index=qids, name=f"{model_name}@{dim}")
-
-
-def paired_difference(
-    a: np.ndarray, b: np.ndarray, confidence: float = 0.95, n_resamples: int = 10_000, seed: int = 0
-) -> tuple[float, float, float]:
-    """Mean of ``a - b`` over the same queries, with a paired bootstrap confidence interval.
-
-    Resamples queries (both systems' scores for a query stay together) with scipy's
-    ``bootstrap(..., paired=True)`` (BCa), from a fixed seed. Returns (difference, low, high).
-    Introduced in notebook 03.
-    """
-    from scipy.stats import bootstrap
-
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    diff = float(np.mean(a - b))
-    if np.allclose(a, b):
-        return diff, diff, diff  # identical scores: no spread to resample
-    result = bootstrap(
-        (a, b),
-        lambda x, y, axis: np.mean(x - y, axis=axis),
-        paired=True,
-        vectorized=True,
-        confidence_level=confidence,
-        n_resamples=n_resamples,
-        rng=np.random.default_rng(seed),
+    run = {q: {d: float(10 - i) for i, d in enumerate(list(docs)[:10])} for q, docs in ranked.items()}
+    relevance = {q: {d: 1 for d in rel} for q, rel in qrels.items()}
+    evaluator = pytrec_eval.RelevanceEvaluator(relevance, {"recip_rank", "recall.10", "ndcg_cut.10", "success.1,10"})
+    scores = evaluator.evaluate({q: docs for q, docs in run.items() if docs})
+    return pd.DataFrame(
+        {ours: [scores.get(q, {}).get(theirs, 0.0) for q in qrels] for ours, theirs in MEASURES.items()},
+        index=list(qrels),
     )
-    low, high = result.confidence_interval
-    return diff, float(low), float(high)
-
-
-def describe_difference(diff: float, low: float, high: float, unit: str = "") -> str:
-    """Words that follow the interval: a gain or a loss only when the interval excludes 0.
-
-    Three decimals, or four when a bound would otherwise print as +0.000 next to "higher".
-    """
-    digits = 3 if all(v == 0 or abs(v) >= 0.0005 for v in (low, high)) else 4
-    span = f"{diff:+.{digits}f}{unit}, 95% CI {low:+.{digits}f} to {high:+.{digits}f}"
-    if low > 0:
-        return f"higher ({span})"
-    if high < 0:
-        return f"lower ({span})"
-    return f"no measurable difference ({span})"
 
 
 def score_indices(indices: np.ndarray, bench: Benchmark) -> dict[str, float]:
-    """Metrics of rankings given as corpus row numbers, one row per query in ``bench.queries`` order."""
+    """Mean metrics of rankings given as corpus row numbers, one row per query in ``bench.queries`` order."""
     doc_ids = np.array(list(bench.corpus))
-    return retrieval_metrics(doc_ids[indices], [bench.qrels[q] for q in bench.queries])
+    ranked = dict(zip(bench.queries, doc_ids[indices].tolist(), strict=True))
+    return score_rankings(ranked, {q: bench.qrels[q] for q in bench.queries}).mean().to_dict()
 
 
 def evaluate_embeddings(
-    query_emb: np.ndarray,
-    corpus_emb: np.ndarray,
-    bench: Benchmark,
-    dims: Sequence[int],
-    model_name: str,
+    query_emb: np.ndarray, corpus_emb: np.ndarray, bench: Benchmark, dims: Sequence[int], model_name: str,
     out_dir: Path | None = None,
-) -> pd.DataFrame:
-    """Metrics per dim from full-size embeddings; writes TREC qrels and run files when ``out_dir`` is set.
-
-    Returns one row per dim with the columns of ``runs/<profile>/metrics.csv``.
-    """
+) -> pd.DataFrame:  # fmt: skip
+    """Metrics per dim from full-size embeddings, a row per dim; with ``out_dir``, TREC qrels and run files too."""
     qids, doc_ids = list(bench.queries), np.array(list(bench.corpus))
-    relevant = [bench.qrels[q] for q in qids]
     rows = []
     for dim in dims:
         idx, scores = rank(normalized_prefix(query_emb, dim), normalized_prefix(corpus_emb, dim), RUN_DEPTH)
-        ranked = doc_ids[idx]
-        rows.append(
-            {
-                "model": model_name,
-                "dim": int(dim),
-                **retrieval_metrics(ranked, relevant),
-                "n_queries": len(qids),
-                "n_corpus": len(doc_ids),
-            }
-        )
+        ranked = dict(zip(qids, doc_ids[idx].tolist(), strict=True))
+        means = score_rankings(ranked, {q: bench.qrels[q] for q in qids}).mean().to_dict()
+        rows.append({"model": model_name, "dim": int(dim), **means, "n_queries": len(qids),
+                     "n_corpus": len(doc_ids), "benchmark": bench.fingerprint()})  # fmt: skip
         if out_dir is not None:
-            write_trec_run(Path(out_dir) / f"run_{model_name}_dim{dim}.txt", qids, ranked, scores, model_name)
+            lines = [f"{q} Q0 {d} {r} {s:.6f} {model_name}" for q, docs, row in zip(qids, ranked.values(), scores, strict=True)
+                     for r, (d, s) in enumerate(zip(docs, row, strict=True), start=1)]  # fmt: skip
+            atomic_write(Path(out_dir) / f"run_{model_name}_dim{dim}.txt", "\n".join(lines) + "\n")
     if out_dir is not None:
-        write_trec_qrels(Path(out_dir) / "qrels.txt", bench.qrels)
+        qrels = [f"{q} 0 {d} 1" for q in qids for d in sorted(bench.qrels[q])]
+        atomic_write(Path(out_dir) / "qrels.txt", "\n".join(qrels) + "\n")
     return pd.DataFrame(rows)
 
 
-def evaluate_model(
-    model: SentenceTransformer,
-    bench: Benchmark,
-    dims: Sequence[int],
-    model_name: str,
-    query_prompt: str | None = None,
-    out_dir: Path | None = None,
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Encode queries and corpus once at full size, then evaluate every dim in ``dims``.
+def per_query_from_trec(
+    trec_dir: Path, model_name: str, dim: int, metric: str = "mrr@10", made_by: str | None = None
+) -> pd.Series:
+    """Per-query ``metric`` scored from the TREC files an evaluation wrote, so intervals describe those rankings."""
+    from helpers.profiles import run_first
 
-    Returns the metrics table and the full-size (query, corpus) embeddings for reuse.
-    Introduced in notebook 01.
-    """
-    full_dim = model.get_embedding_dimension()
-    for dim in dims:
-        check_truncate_dim(dim, full_dim)
-    query_emb = encode(model, list(bench.queries.values()), prompt=query_prompt)
-    corpus_emb = encode(model, list(bench.corpus.values()))
-    table = evaluate_embeddings(query_emb, corpus_emb, bench, dims, model_name, out_dir)
-    return table, query_emb, corpus_emb
-
-
-def write_trec_qrels(path: Path, qrels: Mapping[str, set[str]]) -> None:
-    """``qid 0 docid 1`` per relevant pair, the qrels format trec_eval and ranx read."""
-    lines = [f"{q} 0 {d} 1" for q in qrels for d in sorted(qrels[q])]
-    atomic_write_text(path, "\n".join(lines) + "\n")
-
-
-def write_trec_run(path: Path, qids: Sequence[str], ranked: np.ndarray, scores: np.ndarray, tag: str) -> None:
-    """``qid Q0 docid rank score tag`` for the top documents of each query (rank starts at 1)."""
-    lines = [
-        f"{q} Q0 {d} {r} {s:.6f} {tag}"
-        for q, docs, row in zip(qids, ranked, scores, strict=True)
-        for r, (d, s) in enumerate(zip(docs, row, strict=True), start=1)
-    ]
-    atomic_write_text(path, "\n".join(lines) + "\n")
-
-
-def save_embeddings(path: Path, embeddings: np.ndarray) -> None:
-    """``np.save`` through a temporary file and a rename, so an interrupted save leaves no half file."""
-    with atomic_file(path, "wb") as handle:
-        np.save(handle, np.asarray(embeddings, dtype=np.float32))
-
-
-def load_embeddings(path: Path, n_rows: int, dim: int, made_by: str) -> np.ndarray:
-    """Embeddings an earlier notebook saved, checked to be ``n_rows`` x ``dim`` before anything uses them.
-
-    A missing, unreadable or wrong-shaped file (another profile, model or benchmark) gets one
-    sentence naming the file and the notebook that writes it. Introduced in notebook 04.
-    """
-    path = Path(path)
+    path = Path(trec_dir) / f"run_{model_name}_dim{dim}.txt"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; {run_first(made_by)}")
-    try:
-        embeddings = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError):
-        raise ValueError(
-            f"{path} is damaged (not a readable .npy file); re-run notebook {made_by} to write it again."
-        ) from None
-    if embeddings.shape != (n_rows, dim):
-        raise ValueError(
-            f"{path} has shape {embeddings.shape}, but this benchmark has {n_rows} passages and the model "
-            f"{dim} dimensions; re-run notebook {made_by} to write it again."
-        )
-    return embeddings
+        raise FileNotFoundError(f"{path} is missing; {run_first(made_by or f'evaluating {model_name} at {dim} dims')}")
+    qrels, ranked = {}, {}
+    for line in (Path(trec_dir) / "qrels.txt").read_text().splitlines():
+        qrels.setdefault(line.split()[0], set()).add(line.split()[2])
+    for line in path.read_text().splitlines():
+        ranked.setdefault(line.split()[0], []).append(line.split()[2])  # written best first
+    return score_rankings(ranked, dict(sorted(qrels.items())))[metric].rename(f"{model_name}@{dim}")
+
+
+# Defined in notebook 01
+def paired_differences(trec_dir, pairs, metric="mrr@10", made_by=None):
+    """A row per ``(a, dim_a, b, dim_b)``: mean per-query ``metric`` of a minus b, with a 95% paired-bootstrap interval."""
+    rows = []
+    for a, dim_a, b, dim_b in pairs:
+        x = per_query_from_trec(trec_dir, a, dim_a, metric, made_by and made_by[a]).to_numpy()
+        y = per_query_from_trec(trec_dir, b, dim_b, metric, made_by and made_by[b]).to_numpy()
+        low = high = float(np.mean(x - y))  # identical scores: nothing to resample
+        if not np.allclose(x, y):
+            mean_difference = lambda x, y, axis: np.mean(x - y, axis=axis)  # noqa: E731
+            ci = bootstrap((x, y), mean_difference, paired=True, vectorized=True, n_resamples=10_000,
+                           rng=np.random.default_rng(0)).confidence_interval  # fmt: skip
+            low, high = float(ci.low), float(ci.high)
+        rows.append({"model_a": a, "model_b": b if dim_b == dim_a else f"{b}@{dim_b}", "dim": dim_a,
+                     "metric": metric, "diff": float(np.mean(x - y)), "ci_low": low, "ci_high": high})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def describe_difference(diff: float, low: float, high: float) -> str:
+    """Words that follow the interval: higher or lower only when it excludes 0 (four decimals if +0.000 would show)."""
+    digits = 3 if all(v == 0 or abs(v) >= 0.0005 for v in (low, high)) else 4
+    span = f"{diff:+.{digits}f}, 95% CI {low:+.{digits}f} to {high:+.{digits}f}"
+    return f"{'higher' if low > 0 else 'lower' if high < 0 else 'no measurable difference'} ({span})"

@@ -22,17 +22,19 @@ def smoke_profile():
 
 @pytest.fixture(scope="session")
 def smoke_data(smoke_profile, tmp_path_factory):
-    from helpers.data import load_benchmark
+    from helpers.benchmark import load_benchmark
 
     return load_benchmark(smoke_profile, tmp_path_factory.mktemp("smoke"))
 
 
 @pytest.fixture(scope="session")
 def minilm():
-    from helpers.models import load_model
-    from helpers.profiles import PACKAGED_MINILM
+    from sentence_transformers import SentenceTransformer
 
-    return load_model(PACKAGED_MINILM)
+    from helpers.profiles import PACKAGED_MINILM
+    from helpers.sources import model_path
+
+    return SentenceTransformer(model_path(PACKAGED_MINILM))
 
 
 @pytest.fixture

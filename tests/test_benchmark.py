@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from datasets import Dataset
 
-from helpers.data.benchmark import build_benchmark, check_disjoint, check_splits_disjoint
+from helpers.benchmark import build_benchmark, check_disjoint
 
 
 def assert_honest(train, bench):
@@ -37,8 +37,8 @@ def test_smoke_benchmark_is_honest(smoke_data, smoke_profile):
 
 
 def test_offline_benchmark_is_honest_and_split_by_hypernym():
-    from helpers.data.wordnet import wordnet_rows
     from helpers.profiles import get_profile
+    from helpers.sources import wordnet_rows
 
     profile = get_profile("offline")
     rows = list(wordnet_rows())
@@ -57,7 +57,7 @@ def test_offline_benchmark_is_honest_and_split_by_hypernym():
 
 def test_repeated_positives_get_one_corpus_id():
     rows = [{"query": f"q{i // 5}", "positive": f"pos{i // 5}", "negative": f"neg{i}"} for i in range(100)]
-    train, dev, test = build_benchmark(rows, n_dev_queries=2, n_test_queries=2, n_corpus=40, n_train=50)
+    train, dev, test = build_benchmark(rows, n_dev=2, n_test=2, n_corpus=40, n_train=50)
     for bench in (dev, test):
         assert all(len(rel) == 1 for rel in bench.qrels.values())  # five rows per query, one relevant id
         assert_honest(train, bench)
@@ -66,17 +66,17 @@ def test_repeated_positives_get_one_corpus_id():
 
 def test_splits_are_seeded_and_disjoint():
     rows = [{"query": f"q{i // 3}", "positive": f"p{i // 3}", "negative": f"n{i}"} for i in range(300)]
-    first = build_benchmark(rows, n_dev_queries=5, n_test_queries=10, n_corpus=60, n_train=1000, seed=3)
-    again = build_benchmark(rows, n_dev_queries=5, n_test_queries=10, n_corpus=60, n_train=1000, seed=3)
+    first = build_benchmark(rows, n_dev=5, n_test=10, n_corpus=60, n_train=1000, seed=3)
+    again = build_benchmark(rows, n_dev=5, n_test=10, n_corpus=60, n_train=1000, seed=3)
     assert first.test.fingerprint() == again.test.fingerprint() and first.dev.queries == again.dev.queries
     assert_splits_disjoint(first.dev, first.test)
     assert len(first.train) == 3 * (100 - 15)  # three rows for each query not held out
 
 
 def test_overlapping_splits_detected(smoke_data):
-    _, dev, test = smoke_data
+    train, dev, test = smoke_data
     with pytest.raises(AssertionError, match="share a query"):
-        check_splits_disjoint(test, test)
+        check_disjoint(train, test, test)
 
 
 def test_missing_columns_named():
@@ -103,16 +103,12 @@ def test_too_few_queries():
 def test_overlap_detected(smoke_data):
     train, _, bench = smoke_data
     qid = next(iter(bench.queries))
-    leaked = Dataset.from_list(
-        [*train.to_list(), {"query": bench.queries[qid], "positive": "x", "negative": "y"}]
-    )
+    leaked = Dataset.from_list([*train.to_list(), {"query": bench.queries[qid], "positive": "x", "negative": "y"}])
     with pytest.raises(ValueError, match="eval split overlaps training"):
-        check_disjoint(leaked, bench)
+        check_disjoint(leaked, smoke_data.dev, bench)
 
 
 def test_no_training_rows_left():
-    rows = [
-        {"query": f"q{i}", "positive": f"p{i}", "negative": f"n{i}", "group": f"g{i % 2}"} for i in range(6)
-    ]
+    rows = [{"query": f"q{i}", "positive": f"p{i}", "negative": f"n{i}", "group": f"g{i % 2}"} for i in range(6)]
     with pytest.raises(ValueError, match="no training rows are left"):
         build_benchmark(rows, 1, 1, 10, 10)  # both groups are held out, one per split

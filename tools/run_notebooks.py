@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -44,7 +45,7 @@ def export_html(executed: list[Path], html_dir: Path, profile_name: str) -> Path
     """
     from nbconvert import HTMLExporter
 
-    from helpers.results import atomic_write_text
+    from helpers.results import atomic_write
 
     html_dir.mkdir(parents=True, exist_ok=True)
     exporter = HTMLExporter(embed_images=True)  # markdown images too, not only outputs (already data URIs)
@@ -52,16 +53,14 @@ def export_html(executed: list[Path], html_dir: Path, profile_name: str) -> Path
         body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
         # the "Next:" links between notebooks point at the pages, so the site is self-contained
         body = re.sub(r'href="(\d\d_[^"/]+)\.ipynb"', r'href="\1.html"', body)
-        atomic_write_text(html_dir / f"{path.stem}.html", body)
+        atomic_write(html_dir / f"{path.stem}.html", body)
     items = []
     for page in sorted(html_dir.glob("[0-9][0-9]_*.html")):
         source = page.parent.parent / "notebooks" / f"{page.stem}.ipynb"
-        title = (
-            notebook_title(nbformat.read(source, as_version=4), page.stem) if source.is_file() else page.stem
-        )
+        title = notebook_title(nbformat.read(source, as_version=4), page.stem) if source.is_file() else page.stem
         items.append(f'  <li><a href="{html.escape(page.name)}">{html.escape(title)}</a></li>')
     index = html_dir / "index.html"
-    atomic_write_text(
+    atomic_write(
         index,
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Matryoshka embeddings, measured honestly'
         f"</title></head>\n<body>\n<h1>Matryoshka embeddings, measured honestly</h1>\n"
@@ -82,8 +81,10 @@ def main(only: list[str]) -> int:
             continue
         nb = nbformat.read(path, as_version=4)
         start = time.perf_counter()
+        # IPC (a local socket file) instead of TCP: ipykernel warns about unencrypted TCP before every notebook
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(out_dir / f".kernel-{path.stem}"))
         client = NotebookClient(
-            nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+            nb, km=km, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
         )
         try:
             client.execute()
@@ -91,6 +92,9 @@ def main(only: list[str]) -> int:
             nbformat.write(nb, out_dir / path.name)
             print(f"FAILED {path.name}: executed copy with the error in {out_dir / path.name}\n{error}")
             return 1
+        finally:
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)  # also removes its socket files
         nbformat.write(nb, out_dir / path.name)
         executed.append(out_dir / path.name)
         print(f"{path.name}: {time.perf_counter() - start:.0f} s", flush=True)

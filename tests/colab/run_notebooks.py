@@ -39,9 +39,7 @@ def run(notebook: Path, out_dir: Path) -> dict[str, object]:
     work = out_dir / "work" / notebook.stem
     work.mkdir(parents=True)
     nb = nbformat.read(notebook, as_version=4)
-    client = NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}
-    )
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}})
     start = time.perf_counter()
     error = None
     try:

