@@ -33,7 +33,7 @@ def adaptive_quality() -> dict[str, object]:
 
     from helpers.evaluation import encode, normalized_prefix, rank, score_indices
     from helpers.profiles import get_profile, runs_dir
-    from helpers.results import load_corpus_embeddings, require_saved_model
+    from helpers.results import load_embeddings, require_saved_model
     from helpers.search import adaptive_search
 
     run_dir = runs_dir(get_profile("offline"))
@@ -41,9 +41,8 @@ def adaptive_quality() -> dict[str, object]:
     model = SentenceTransformer(
         require_saved_model(run_dir / "models" / "matryoshka", "02_matryoshka_finetuning (make run)")
     )
-    corpus = load_corpus_embeddings(
-        run_dir / "matryoshka_corpus_full.npy", bench.corpus, model, made_by="03_re_evaluation (make run)"
-    )
+    path, texts = run_dir / "matryoshka_corpus_full.npy", list(bench.corpus.values())
+    corpus = load_embeddings(path, len(texts), 384, "03_re_evaluation (make run)", model, texts)
     queries = encode(model, list(bench.queries.values()), prompt=get_profile("offline").query_prompt)
     full = score_indices(rank(queries, corpus, 10)[0], bench)["mrr@10"]
     curve = {}

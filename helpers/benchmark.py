@@ -1,7 +1,4 @@
-"""The honest split of ``query, positive, negative`` rows: training triplets, dev and test, none overlapping.
-
-The tutorial this course improves on evaluated on its own training rows; here every split asserts it does not.
-"""
+"""The honest split (training triplets, dev, test, none overlapping) and the out-of-domain benchmark."""
 
 from __future__ import annotations
 
@@ -39,10 +36,7 @@ class Benchmark:
         return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
 
-class Splits(NamedTuple):
-    train: Dataset
-    dev: Benchmark
-    test: Benchmark
+Splits = NamedTuple("Splits", [("train", Dataset), ("dev", Benchmark), ("test", Benchmark)])  # noqa: UP014
 
 
 def check_disjoint(train: Dataset, dev: Benchmark, test: Benchmark) -> None:
@@ -61,9 +55,8 @@ def build_benchmark(rows, n_dev: int, n_test: int, n_corpus: int, n_train: int, 
     """Training triplets, a dev and a test split, none overlapping another, from rows grouped by ``group`` or query."""
     columns = rows.column_names if isinstance(rows, Dataset) else COLUMNS
     if missing := [c for c in COLUMNS if c not in columns]:
-        raise ValueError(
-            f"the dataset has columns {sorted(columns)} but needs {list(COLUMNS)}; rename or map {missing}."
-        )
+        raise ValueError(f"the dataset has columns {sorted(columns)} but needs {list(COLUMNS)}; "
+                         f"rename or map {missing}.")  # fmt: skip
     groups: dict[str, list[dict[str, str]]] = {}
     cleaned, seen = [], set()
     for row in rows:
@@ -90,10 +83,8 @@ def build_benchmark(rows, n_dev: int, n_test: int, n_corpus: int, n_train: int, 
                     qrels.setdefault(qid, set()).add(doc_ids.setdefault(row["positive"], f"d{len(doc_ids):07d}"))
             cursor += 1
         if len(queries) < wanted:
-            raise ValueError(
-                f"the data holds only {len(query_ids)} distinct queries for the dev and test splits "
-                f"(n_test_queries={n_test}, n_dev_queries={n_dev}); lower them or read more rows."
-            )
+            raise ValueError(f"the data holds only {len(query_ids)} distinct queries for the dev and test splits "
+                             f"(n_test_queries={n_test}, n_dev_queries={n_dev}); lower them or read more rows.")  # fmt: skip
     eval_groups = set(order[:cursor])
     for group, row in cleaned:  # the eval queries' hard negatives, in the order the rows came
         if group in eval_groups and row["query"] in query_ids:
@@ -135,8 +126,7 @@ def load_ood_benchmark(profile: Profile, run_dir: Path, sdist: Path | None = Non
     if sdist is None:  # the sheets of the cheat sdist, or the smoke profile's invented tools in the same layout
         cheats = profile.ood_source == "cheatsheets"
         sdist = fetch_cheat_sdist(Path(run_dir).parent / "sources") if cheats else SMOKE / "sheets.tar.gz"
-    corpus_ids: dict[str, str] = {}
-    by_query: dict[str, set[str]] = {}
+    corpus_ids, by_query = {}, {}  # command block -> doc id, query -> relevant doc ids
     for name, text in sorted(read_sheets(sdist).items()):
         for task, commands in sheet_pairs(name, text):
             doc = corpus_ids.setdefault(commands, f"c{len(corpus_ids):05d}")
@@ -154,9 +144,7 @@ def training_texts(train_rows: Dataset, n_texts: int, seed: int = 42, at_least: 
     rng = random.Random(seed)
     n_queries = min(n_texts // 2, len(queries))
     picked = rng.sample(queries, n_queries), rng.sample(passages, min(n_texts - n_queries, len(passages)))
-    if len(picked[0]) + len(picked[1]) < at_least:
-        n = len(picked[0]) + len(picked[1])
-        raise ValueError(
-            f"Only {n} distinct training texts to fit a PCA of {at_least} dims; raise PCA_FIT_TEXTS or n_train."
-        )
+    if (n := len(picked[0]) + len(picked[1])) < at_least:
+        raise ValueError(f"Only {n} distinct training texts to fit a PCA of {at_least} dims; "
+                         "raise PCA_FIT_TEXTS or n_train.")  # fmt: skip
     return picked

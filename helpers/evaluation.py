@@ -1,7 +1,4 @@
-"""Encode once at full size, then every Matryoshka size: slice, renormalise, rank, score with trec_eval.
-
-Ties go to the lower doc id, as in InformationRetrievalEvaluator, whose numbers these equal (tests/test_evaluation.py).
-"""
+"""Encode once at full size, then every Matryoshka size: slice, renormalise, rank, score with trec_eval."""
 
 from __future__ import annotations
 
@@ -33,9 +30,8 @@ def check_truncate_dim(dim: object, full_dim: int, knob: str = "truncate_dim") -
     if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or dim <= 0:
         raise ValueError(f"{knob}={dim!r} must be a positive whole number such as 64.")
     if dim > full_dim:
-        raise ValueError(
-            f"{knob}={dim} is larger than the model's {full_dim} dimensions; pick one of {matryoshka_dims(full_dim)}."
-        )
+        sizes = matryoshka_dims(full_dim)
+        raise ValueError(f"{knob}={dim} is larger than the model's {full_dim} dimensions; pick one of {sizes}.")
     return int(dim)
 
 
@@ -85,10 +81,8 @@ def score_rankings(ranked: dict[str, Sequence[str]], qrels: dict[str, set[str]])
     relevance = {q: {d: 1 for d in rel} for q, rel in qrels.items()}
     evaluator = pytrec_eval.RelevanceEvaluator(relevance, {"recip_rank", "recall.10", "ndcg_cut.10", "success.1,10"})
     scores = evaluator.evaluate({q: docs for q, docs in run.items() if docs})
-    return pd.DataFrame(
-        {ours: [scores.get(q, {}).get(theirs, 0.0) for q in qrels] for ours, theirs in MEASURES.items()},
-        index=list(qrels),
-    )
+    table = {ours: [scores.get(q, {}).get(theirs, 0.0) for q in qrels] for ours, theirs in MEASURES.items()}
+    return pd.DataFrame(table, index=list(qrels))
 
 
 def score_indices(indices: np.ndarray, bench: Benchmark) -> dict[str, float]:
@@ -98,10 +92,8 @@ def score_indices(indices: np.ndarray, bench: Benchmark) -> dict[str, float]:
     return score_rankings(ranked, {q: bench.qrels[q] for q in bench.queries}).mean().to_dict()
 
 
-def evaluate_embeddings(
-    query_emb: np.ndarray, corpus_emb: np.ndarray, bench: Benchmark, dims: Sequence[int], model_name: str,
-    out_dir: Path | None = None,
-) -> pd.DataFrame:  # fmt: skip
+def evaluate_embeddings(query_emb: np.ndarray, corpus_emb: np.ndarray, bench: Benchmark, dims: Sequence[int],
+                        model_name: str, out_dir: Path | None = None) -> pd.DataFrame:  # fmt: skip
     """Metrics per dim from full-size embeddings, a row per dim; with ``out_dir``, TREC qrels and run files too."""
     qids, doc_ids = list(bench.queries), np.array(list(bench.corpus))
     rows = []
@@ -121,21 +113,17 @@ def evaluate_embeddings(
     return pd.DataFrame(rows)
 
 
-def per_query_from_trec(
-    trec_dir: Path, model_name: str, dim: int, metric: str = "mrr@10", made_by: str | None = None
-) -> pd.Series:
+def per_query_from_trec(trec_dir: Path, model_name: str, dim: int, metric="mrr@10", made_by=None) -> pd.Series:
     """Per-query ``metric`` scored from the TREC files an evaluation wrote, so intervals describe those rankings."""
     from helpers.profiles import run_first
 
     path = Path(trec_dir) / f"run_{model_name}_dim{dim}.txt"
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing; {run_first(made_by or f'evaluating {model_name} at {dim} dims')}")
-    qrels, ranked = {}, {}
-    for line in (Path(trec_dir) / "qrels.txt").read_text().splitlines():
-        qrels.setdefault(line.split()[0], set()).add(line.split()[2])
-    for line in path.read_text().splitlines():
-        ranked.setdefault(line.split()[0], []).append(line.split()[2])  # written best first
-    return score_rankings(ranked, dict(sorted(qrels.items())))[metric].rename(f"{model_name}@{dim}")
+    read = dict(sep=" ", header=None, dtype=str, keep_default_na=False)
+    qrels = pd.read_csv(Path(trec_dir) / "qrels.txt", **read).groupby(0)[2].agg(set)
+    run = pd.read_csv(path, **read).groupby(0, sort=False)[2].agg(list)  # written best first
+    return score_rankings(run.to_dict(), qrels.to_dict())[metric].rename(f"{model_name}@{dim}")
 
 
 # Defined in notebook 01

@@ -1,7 +1,4 @@
-"""The three profiles (full, offline, smoke): sources and sizes only, never different logic; ``MRL_PROFILE`` picks one.
-
-The training knobs are in notebook 02's parameters cell. Introduced in notebook 01.
-"""
+"""The three profiles (full, offline, smoke): sources and sizes only, never other logic; MRL_PROFILE picks one."""
 
 from __future__ import annotations
 
@@ -60,10 +57,8 @@ def get_profile(name: str | None = None) -> Profile:
             print("This Colab runtime has no GPU, so the course runs its CPU-sized profile 'offline' (all-MiniLM-L6-v2 "
                   "on WordNet); for the full profile choose Runtime > Change runtime type > T4 GPU and run it again.")  # fmt: skip
             return PROFILES["offline"]
-        raise RuntimeError(
-            "MRL_PROFILE=full fine-tunes BGE-base, which needs a GPU and none is visible (on a CPU it would take about "
-            "12 hours); in Colab choose Runtime > Change runtime type > T4 GPU, or set MRL_PROFILE=offline."
-        )
+        raise RuntimeError("MRL_PROFILE=full fine-tunes BGE-base, which needs a GPU and none is visible (on a CPU it would "
+                           "take about 12 hours); in Colab choose Runtime > Change runtime type > T4 GPU, or set MRL_PROFILE=offline.")  # fmt: skip
     return PROFILES[key]
 
 
@@ -77,10 +72,10 @@ def runs_dir(profile: Profile) -> Path:
         (path / ".write-test").write_bytes(b"")
         (path / ".write-test").unlink()
     except OSError as error:
-        raise PermissionError(
-            f"Cannot write to the runs folder {path} ({error.strerror}); set MRL_RUNS_DIR to a folder you can "
-            "write to, before the setup cell runs."
-        ) from None
+        message = (
+            f"Cannot write to the runs folder {path} ({error.strerror}); set MRL_RUNS_DIR to a folder you can write to"
+        )
+        raise PermissionError(message + ", before the setup cell runs.") from None
     return path
 
 

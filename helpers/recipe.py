@@ -1,7 +1,4 @@
-"""Notebook 02's recipe, copied from its cells (tests/test_notebooks.py keeps them equal): the recipe exists once.
-
-Notebook 05 and scripts/train_matryoshka.py call it with another loss line.
-"""
+"""Notebook 02's recipe, copied from its cells (tests/test_notebooks.py keeps them equal) for 05 and the script."""
 
 from __future__ import annotations
 
@@ -42,9 +39,7 @@ def start_model(model_name, train_rows, max_seq_length, pca_fit_texts, query_pro
     """The pretrained model, its sequence length sized to the data, with a PCA rotation after pooling."""
     model = SentenceTransformer(model_path(model_name), device="cuda" if torch.cuda.is_available() else "cpu")
     sample = train_rows[:2000]
-    lengths = [
-        len(ids) for column in ("query", "positive", "negative") for ids in model.tokenizer(sample[column])["input_ids"]
-    ]
+    lengths = [len(ids) for c in ("query", "positive", "negative") for ids in model.tokenizer(sample[c])["input_ids"]]
     model.max_seq_length = max_seq_length or min(model.max_seq_length, 8 * math.ceil(np.quantile(lengths, 0.99) / 8))
     if pca_fit_texts:
         full_dim = model.get_embedding_dimension()
@@ -70,8 +65,9 @@ def base_loss_for(model, mini_batch_size):
 def training_arguments(model, loss, train_rows, checkpoint_dir, batch_size, learning_rate, epochs, warmup,
                        precision, query_prompt, seed, pca_fit_texts, max_steps=-1, save_steps=None):  # fmt: skip
     """The Trainer's arguments, checked first, and the recipe they record; a changed recipe checkpoints elsewhere."""
+    knobs = dict(locals())  # every argument but the objects and save_steps is part of the recipe
     recipe = {
-        k: v for k, v in locals().items() if k not in ("model", "loss", "train_rows", "checkpoint_dir", "save_steps")
+        k: v for k, v in knobs.items() if k not in ("model", "loss", "train_rows", "checkpoint_dir", "save_steps")
     }
     for knob, value, ok, allowed in [
         ("BATCH_SIZE", batch_size, "a positive whole number such as 32", isinstance(batch_size, numbers.Integral) and batch_size > 0),
@@ -91,25 +87,16 @@ def training_arguments(model, loss, train_rows, checkpoint_dir, batch_size, lear
     gpu = torch.cuda.is_available() and precision != "fp32"
     bf16 = gpu and torch.cuda.get_device_capability() >= (8, 0)  # a T4 (7.5) only emulates bf16: fp16 there
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(Path(checkpoint_dir) / run_name),
-        num_train_epochs=epochs,
-        max_steps=max_steps,
-        per_device_train_batch_size=batch_size,
-        learning_rate=learning_rate,
+        output_dir=str(Path(checkpoint_dir) / run_name),  # a folder per recipe
+        num_train_epochs=epochs, max_steps=max_steps, per_device_train_batch_size=batch_size, learning_rate=learning_rate,
         warmup_steps=warmup,  # a float below 1: a fraction of all steps (transformers 5)
         batch_sampler=BatchSamplers.NO_DUPLICATES,  # a duplicate in a batch would be its own negative
         prompts={"query": query_prompt} if query_prompt else None,  # BGE: evaluated with it, so trained with it
-        bf16=bf16,
-        fp16=gpu and not bf16,
-        save_steps=save_steps or max(1, steps // 4),
-        save_total_limit=2,
-        logging_steps=max(1, steps // 10),
-        seed=seed,
-        data_seed=seed,
-        report_to="none",
-        use_cpu=not torch.cuda.is_available(),
-        dataloader_pin_memory=torch.cuda.is_available(),
-    )
+        bf16=bf16, fp16=gpu and not bf16,
+        save_steps=save_steps or max(1, steps // 4), save_total_limit=2, logging_steps=max(1, steps // 10),
+        seed=seed, data_seed=seed, report_to="none",
+        use_cpu=not torch.cuda.is_available(), dataloader_pin_memory=torch.cuda.is_available(),
+    )  # fmt: skip
     return args, recipe
 
 
@@ -123,10 +110,8 @@ def train(model, loss, train_rows, args, callbacks=None):
         shutil.rmtree(resume)
         resume = get_last_checkpoint(str(folder))
     if resume is None and getattr(model, "course_training_started", False):
-        raise RuntimeError(
-            "This model was changed by a training run that stopped before its first checkpoint; run the "
-            "start_model cell again (it reloads the pretrained model), then this cell."
-        )
+        raise RuntimeError("This model was changed by a training run that stopped before its first checkpoint; run the "
+                           "start_model cell again (it reloads the pretrained model), then this cell.")  # fmt: skip
     others = sorted(p.name for p in folder.parent.glob("*") if p.is_dir() and p != folder)
     if others:
         print(f"Checkpoints of other recipes stay in {folder.parent}: {', '.join(others)}; delete them when done.")
@@ -134,14 +119,7 @@ def train(model, loss, train_rows, args, callbacks=None):
     trainer = SentenceTransformerTrainer(
         model=model, args=args, train_dataset=train_rows, loss=loss, callbacks=callbacks
     )
-    try:
-        output = trainer.train(resume_from_checkpoint=resume)
-    except torch.cuda.OutOfMemoryError:
-        raise RuntimeError(
-            f"The GPU ran out of memory at BATCH_SIZE={args.per_device_train_batch_size}; set MINI_BATCH_SIZE "
-            "(e.g. 16) to embed the batch in smaller chunks, or halve BATCH_SIZE."
-        ) from None
-    return trainer, output, resume
+    return trainer, trainer.train(resume_from_checkpoint=resume), resume
 
 
 # Defined in notebook 02

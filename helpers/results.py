@@ -1,11 +1,8 @@
-"""Files under ``runs/<profile>/``: models, embeddings, and per benchmark (``test/``, ``ood/``) TREC files, one
-``metrics_<model>.csv`` per model and one ``differences_<a>_vs_<b>.csv`` per comparison, each with one writer.
-
-Files are replaced whole (a temporary file, then a rename), never read-modified-written: no lock, also on Drive.
-"""
+"""Files under runs/<profile>/, each with one writer and replaced whole (no lock, also on Drive)."""
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -27,9 +24,7 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode() if isinstance(data, str) else data)
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600: readable by a web server (the HTML pages) and by others
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -42,8 +37,7 @@ def save_metrics(folder: Path, table: pd.DataFrame) -> Path:
     numbers = table.select_dtypes("number").to_numpy(dtype=float)
     if not np.isfinite(numbers).all():
         raise ValueError(f"Some {model} metrics are NaN or infinite; nothing was saved. Check the embeddings for NaN.")
-    path = Path(folder) / f"metrics_{model}.csv"
-    atomic_write(path, table.to_csv(index=False))
+    atomic_write(path := Path(folder) / f"metrics_{model}.csv", table.to_csv(index=False))
     return path
 
 
@@ -63,46 +57,32 @@ def load_results(folder: Path, models: list[str], fingerprint: str | None, made_
             what = f"no {', '.join(missing)} column" if missing else "a row lacks its model, dim or benchmark"
             raise ValueError(f"{path} is damaged ({what}); re-run notebook {made_by[model]} to write it again.")
         if fingerprint is not None and set(table["benchmark"]) != {fingerprint}:
-            raise ValueError(
-                f"The {model!r} rows in {path} were measured on a different benchmark; re-run notebook "
-                f"{made_by[model]} with the current parameters."
-            )
+            raise ValueError(f"The {model!r} rows in {path} were measured on a different benchmark; re-run notebook "
+                             f"{made_by[model]} with the current parameters.")  # fmt: skip
         tables.append(table)
     return pd.concat(tables, ignore_index=True)
 
 
 def save_embeddings(path: Path, embeddings: np.ndarray) -> None:
-    """``np.save`` through a temporary file and a rename, so an interrupted save leaves no half file."""
-    with tempfile.TemporaryFile() as buffer:
-        np.save(buffer, np.asarray(embeddings, dtype=np.float32))
-        buffer.seek(0)
-        atomic_write(path, buffer.read())
+    """``np.save`` into memory, then ``atomic_write``: an interrupted save leaves the old file and no half file."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(embeddings, dtype=np.float32))
+    atomic_write(path, buffer.getvalue())
 
 
-def load_embeddings(path: Path, n_rows: int, dim: int, made_by: str) -> np.ndarray:
-    """Embeddings an earlier notebook saved, checked to be ``n_rows`` x ``dim`` before anything uses them."""
+def load_embeddings(path: Path, n_rows: int, dim: int, made_by: str, model=None, texts=None) -> np.ndarray:
+    """Saved embeddings, checked to be ``n_rows`` x ``dim`` and, given ``model``, to match it on 8 ``texts``."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing; {run_first(made_by)}")
     try:
         embeddings = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError):
-        raise ValueError(
-            f"{path} is damaged (not a readable .npy file); re-run notebook {made_by} to write it again."
-        ) from None
+        raise ValueError(f"{path} is damaged (not a readable .npy file); re-run notebook {made_by} to write it again.") from None  # fmt: skip
     if embeddings.shape != (n_rows, dim):
-        raise ValueError(
-            f"{path} has shape {embeddings.shape}, but this benchmark has {n_rows} passages and the model "
-            f"{dim} dimensions; re-run notebook {made_by} to write it again."
-        )
-    return embeddings
-
-
-def load_corpus_embeddings(path: Path, corpus: dict[str, str], model, made_by: str) -> np.ndarray:
-    """Saved corpus embeddings, checked against ``model`` on 8 passages: a stale file (02 re-run after 03) is refused."""
-    texts = list(corpus.values())
-    embeddings = load_embeddings(path, len(texts), model.get_embedding_dimension(), made_by)
-    if not np.allclose(embeddings[:8], model.encode(texts[:8]), atol=1e-4):
+        raise ValueError(f"{path} has shape {embeddings.shape}, but this benchmark has {n_rows} passages and the model "
+                         f"{dim} dimensions; re-run notebook {made_by} to write it again.")  # fmt: skip
+    if model is not None and not np.allclose(embeddings[:8], model.encode(list(texts)[:8]), atol=1e-4):
         raise ValueError(f"{path} was made with another model or benchmark; re-run notebook {made_by} to refresh it.")
     return embeddings
 
@@ -130,7 +110,5 @@ def require_saved_model(folder: Path, made_by: str) -> str:
     except (SafetensorError, OSError):
         weights = []
     if not weights:
-        raise ValueError(
-            f"The weights in {folder} are missing or damaged; re-run notebook {made_by} to save the model again."
-        )
+        raise ValueError(f"The weights in {folder} are missing or damaged; re-run notebook {made_by} to save it again.")
     return str(folder)

@@ -1,7 +1,4 @@
-"""Notebook 06's funnel and latency loop and notebook 07's int8 rescoring, copied from their cells.
-
-Notebooks 08-10 reuse them; tests/test_notebooks.py asserts each copy equals its cell.
-"""
+"""Notebook 06's funnel and latency loop and notebook 07's int8 rescoring, copied from their cells."""
 
 from __future__ import annotations
 

