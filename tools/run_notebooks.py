@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -82,7 +84,9 @@ def main(only: list[str]) -> int:
         nb = nbformat.read(path, as_version=4)
         start = time.perf_counter()
         # IPC (a local socket file) instead of TCP: ipykernel warns about unencrypted TCP before every notebook
-        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(out_dir / f".kernel-{path.stem}"))
+        # (its socket files go to a short temporary path: a Unix socket path may not exceed about 100 characters)
+        sockets = Path(tempfile.mkdtemp(prefix="mrl-"))
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(sockets / "k"))
         client = NotebookClient(
             nb, km=km, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
         )
@@ -95,6 +99,7 @@ def main(only: list[str]) -> int:
         finally:
             if km.has_kernel:
                 km.shutdown_kernel(now=True)  # also removes its socket files
+            shutil.rmtree(sockets, ignore_errors=True)
         nbformat.write(nb, out_dir / path.name)
         executed.append(out_dir / path.name)
         print(f"{path.name}: {time.perf_counter() - start:.0f} s", flush=True)
