@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from helpers.benchmark import Benchmark
 from helpers.evaluation import (
@@ -106,7 +107,7 @@ def test_matches_information_retrieval_evaluator(smoke_data, minilm):
         )
         refs = [
             evaluator(minilm),
-            evaluator(minilm, corpus_embeddings=__import__("torch").from_numpy(corpus[:, :dim])),
+            evaluator(minilm, corpus_embeddings=torch.from_numpy(corpus[:, :dim])),
         ]
         for ref in refs:  # re-encoding, and the corpus encoded once passed in
             for metric in ("mrr@10", "recall@10", "ndcg@10", "accuracy@1", "accuracy@10"):
@@ -124,7 +125,6 @@ def test_per_query_scores_read_back_from_the_trec_files(tmp_path):
 
 
 def test_paired_bootstrap_interval_and_the_saved_files(tmp_path):
-    rng = np.random.default_rng(3)
     toy_table(tmp_path, "a")
     toy_table(tmp_path, "b", queries=np.array([[1.0, 0.0, 0.0], [0.0, 0.6, 0.8]]))  # q1 now misses at 3 dims
     table = paired_differences(tmp_path, [("a", 3, "b", 3), ("a", 1, "a", 1), ("a", 1, "b", 3)])
@@ -150,7 +150,6 @@ def test_paired_bootstrap_interval_and_the_saved_files(tmp_path):
         "ci_low",
         "ci_high",
     ]
-    del rng
 
 
 def test_bootstrap_interval_on_known_differences(tmp_path, monkeypatch):
