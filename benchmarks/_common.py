@@ -52,18 +52,27 @@ def quiet() -> None:
         os.environ.setdefault(key, value)
 
 
-def offline_benchmark(n_queries: int | None = None, n_corpus: int | None = None):
+def profile_split(profile: str = "offline", split: str = "test"):
+    """A split of ``profile``'s benchmark (``test`` or ``train``), built in a temporary folder that is removed."""
+    import tempfile
+
+    from helpers.benchmark import load_benchmark
+    from helpers.profiles import get_profile
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        return getattr(load_benchmark(get_profile(profile), Path(folder)), split)
+
+
+def offline_benchmark(n_queries: int | None = None, n_corpus: int | None = None, profile: str = "offline"):
     """The offline profile's test split, optionally cut to ``n_queries`` queries and ``n_corpus`` passages.
 
     The cut keeps every relevant passage of the kept queries and fills up with the first other
-    passages, so each query still has its answers in the corpus.
+    passages, so each query still has its answers in the corpus. ``profile="smoke"`` (the tests)
+    cuts the smoke profile's split instead.
     """
-    import tempfile
+    from helpers.benchmark import Benchmark
 
-    from helpers.benchmark import Benchmark, load_benchmark
-    from helpers.profiles import get_profile
-
-    bench = load_benchmark(get_profile("offline"), Path(tempfile.mkdtemp(prefix="bench-"))).test
+    bench = profile_split(profile)
     if n_queries is None and n_corpus is None:
         return bench
     qids = list(bench.queries)[: n_queries or len(bench.queries)]

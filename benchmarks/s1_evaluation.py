@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("--n-corpus", type=int, default=3000)
     parser.add_argument("--dims", type=int, nargs="+", default=[384, 256, 128, 64])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--profile", default="offline", help="whose test split: offline, or smoke (the tests)")
     args = parser.parse_args()
     quiet()
 
@@ -36,7 +37,7 @@ def main() -> None:
     from helpers.profiles import PACKAGED_MINILM
     from helpers.sources import model_path
 
-    bench = offline_benchmark(args.n_queries, args.n_corpus)
+    bench = offline_benchmark(args.n_queries, args.n_corpus, args.profile)
     model = SentenceTransformer(model_path(PACKAGED_MINILM))
     ours_s, theirs_s, max_diff = [], [], 0.0
     for _ in range(args.repeats):  # interleaved, so drift on a shared machine hits both alike
@@ -64,7 +65,7 @@ def main() -> None:
     emit(
         "s1_evaluation",
         {
-            "data": f"offline benchmark: {len(bench.queries)} queries, {len(bench.corpus)} passages",
+            "data": f"{args.profile} benchmark: {len(bench.queries)} queries, {len(bench.corpus)} passages",
             "model": "all-MiniLM-L6-v2",
             "dims": args.dims,
             "helpers_seconds": spread(ours_s),

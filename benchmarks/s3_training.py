@@ -19,18 +19,11 @@ import subprocess
 import sys
 import time
 
-from _common import emit, quiet, spread
+from _common import emit, profile_split, quiet, spread
 
 
-def batches(batch_size: int, n: int, seed: int = 42) -> list[dict[str, list[str]]]:
-    import tempfile
-    from pathlib import Path
-
-    from helpers.benchmark import load_benchmark
-    from helpers.profiles import get_profile
-
-    rows = load_benchmark(get_profile("offline"), Path(tempfile.mkdtemp(prefix="s3-"))).train
-    rows = rows.shuffle(seed=seed)
+def batches(batch_size: int, n: int, profile: str, seed: int = 42) -> list[dict[str, list[str]]]:
+    rows = profile_split(profile, "train").shuffle(seed=seed)
     return [rows[i * batch_size : (i + 1) * batch_size] for i in range(n)]
 
 
@@ -76,12 +69,12 @@ def step(model, loss, optimizer, feats) -> float:
     return time.perf_counter() - start
 
 
-def peak_memory(loss_name: str, batch_size: int, max_seq_length: int) -> None:
+def peak_memory(loss_name: str, batch_size: int, max_seq_length: int, profile: str) -> None:
     """Child process: one loss, three steps, print peak memory in MiB."""
     import torch
 
     model, loss, optimizer = setup(loss_name, max_seq_length)
-    for batch in batches(batch_size, 3):
+    for batch in batches(batch_size, 3, profile):
         step(model, loss, optimizer, features(model, batch))
     if torch.cuda.is_available():
         print(json.dumps({"peak_mib": torch.cuda.max_memory_allocated() / 2**20, "kind": "gpu allocated"}))
@@ -94,16 +87,17 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-seq-length", type=int, default=48, help="the offline recipe's fitted length")
+    parser.add_argument("--profile", default="offline", help="whose training triplets: offline, or smoke (the tests)")
     parser.add_argument("--memory-only", choices=["mnrl", "matryoshka"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     quiet()
     if args.memory_only:
-        peak_memory(args.memory_only, args.batch_size, args.max_seq_length)
+        peak_memory(args.memory_only, args.batch_size, args.max_seq_length, args.profile)
         return
 
     names = ("mnrl", "matryoshka")
     runs = {name: setup(name, args.max_seq_length) for name in names}
-    data = batches(args.batch_size, args.steps + 1)
+    data = batches(args.batch_size, args.steps + 1, args.profile)
     seconds = {name: [] for name in names}
     tokens = []
     for i, batch in enumerate(data):
@@ -126,6 +120,8 @@ def main() -> None:
                 str(args.batch_size),
                 "--max-seq-length",
                 str(args.max_seq_length),
+                "--profile",
+                args.profile,
             ],
             capture_output=True,
             text=True,
@@ -139,6 +135,7 @@ def main() -> None:
         "s3_training",
         {
             "model": "all-MiniLM-L6-v2",
+            **({"profile": args.profile} if args.profile != "offline" else {}),  # the tests' smoke data
             "batch_size": args.batch_size,
             "max_seq_length": args.max_seq_length,
             "timed_steps": args.steps,

@@ -33,13 +33,35 @@ def test_readme_performance_section_matches_the_result_files():
 
 
 def test_s1_evaluator_parity_on_a_small_cut(tmp_path):
-    line = run("s1_evaluation.py", "--n-queries", "20", "--n-corpus", "200", "--repeats", "1", results=tmp_path)
+    line = run(
+        "s1_evaluation.py",
+        "--n-queries",
+        "20",
+        "--n-corpus",
+        "200",
+        "--repeats",
+        "1",
+        "--profile",
+        "smoke",
+        results=tmp_path,
+    )
     assert line["max_abs_metric_diff"] <= 1e-6
     assert line["speedup"]["n"] == 1 and line["speedup"]["median"] > 1  # one encode instead of four
 
 
 def test_s3_training_step_timings(tmp_path):
-    line = run("s3_training.py", "--steps", "1", "--batch-size", "4", "--max-seq-length", "16", results=tmp_path)
+    line = run(
+        "s3_training.py",
+        "--steps",
+        "1",
+        "--batch-size",
+        "4",
+        "--max-seq-length",
+        "16",
+        "--profile",
+        "smoke",
+        results=tmp_path,
+    )
     assert set(line["seconds_per_step"]) == {"mnrl", "matryoshka"}
     assert all(v["median"] > 0 for v in line["seconds_per_step"].values())
     assert all(m["peak_mib"] > 100 for m in line["peak_memory_mib"].values())  # a loaded model, at least

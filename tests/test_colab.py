@@ -9,7 +9,8 @@
 
 It fails if the install changes torch, numpy, pandas or pyarrow, if pip reports a resolver error,
 if any notebook fails, or if a notebook leaves a file outside the shared runs folder. Takes about
-four minutes (the environment is built anew each time; pip's cache makes that ~1.5 min).
+six minutes (the environment is built anew each time; pip's cache makes that ~1.5 min), while
+``make test`` runs the other tests beside it (pytest-xdist, two workers).
 """
 
 from __future__ import annotations
@@ -64,7 +65,10 @@ def colab(tmp_path_factory):
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    pip(python, "install", "-q", "-c", str(COLAB / "constraints.txt"), "-r", str(COLAB / "packages.txt"))
+    # --no-compile: Colab's own packages come compiled; compiling them here would cost about a minute
+    pip(
+        python, "install", "-q", "--no-compile", "-c", str(COLAB / "constraints.txt"), "-r", str(COLAB / "packages.txt")
+    )
     yield base, python
     shutil.rmtree(base, ignore_errors=True)
 
