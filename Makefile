@@ -1,10 +1,13 @@
 # Two commands do everything on a fresh machine:
 #   make run   - execute every notebook top to bottom on the embedded default (offline profile)
-#   make test  - lint, unit tests, and every notebook under pytest --nbmake in the smoke profile
+#   make test  - lint, unit tests, every notebook run twice in one kernel (tests/test_rerun.py; it contains
+#                pytest --nbmake notebooks) and the Colab simulation, all in the smoke profile
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PROFILE ?= offline
+# make test's pytest workers: the Colab simulation on one, the other tests (notebooks in order) on the other
+TEST_WORKERS ?= 2
 # Offline-safe, quiet, reproducible: no hub calls, no progress bars in executed notebooks.
 export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
@@ -35,7 +38,8 @@ format: setup
 	$(PY) -m ruff check --fix helpers tests tools benchmarks scripts notebooks
 
 test: lint
-	MRL_PROFILE=smoke $(PY) -m pytest tests notebooks --nbmake --nbmake-timeout=600 -p no:cacheprovider -q
+	MRL_PROFILE=smoke $(PY) -m pytest tests -p no:cacheprovider -q \
+		-n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 clean:
 	rm -rf runs

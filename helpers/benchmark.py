@@ -1,7 +1,5 @@
 """The honest split (training triplets, dev, test, none overlapping) and the out-of-domain benchmark."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 import random

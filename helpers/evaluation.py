@@ -1,8 +1,5 @@
 """Encode once at full size, then every Matryoshka size: slice, renormalise, rank, score with trec_eval."""
 
-from __future__ import annotations
-
-import numbers
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,6 +8,8 @@ import pandas as pd
 from scipy.stats import bootstrap
 
 from helpers.benchmark import Benchmark
+from helpers.knobs import check_knob, is_whole
+from helpers.profiles import run_first
 from helpers.results import atomic_write
 
 # our name -> trec_eval's measure; the run holds 10 documents per query, so recip_rank is MRR@10
@@ -27,24 +26,16 @@ def matryoshka_dims(full_dim: int, n_smaller: int = 4) -> list[int]:
 
 def check_truncate_dim(dim: object, full_dim: int, knob: str = "truncate_dim") -> int:
     """One size checked against the model's dimension, with a sentence naming the knob the learner set."""
-    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or dim <= 0:
-        raise ValueError(f"{knob}={dim!r} must be a positive whole number such as 64.")
-    if dim > full_dim:
-        sizes = matryoshka_dims(full_dim)
-        raise ValueError(f"{knob}={dim} is larger than the model's {full_dim} dimensions; pick one of {sizes}.")
+    allowed = f"a whole number from 1 to the model's {full_dim} dimensions, such as one of {matryoshka_dims(full_dim)}"
+    check_knob(knob, dim, allowed, lambda d: is_whole(d, 1, full_dim))
     return int(dim)
 
 
 def check_dims(dims: object, full_dim: int, knob: str) -> list[int]:
-    """A list of sizes a learner set (``EVAL_DIMS``, ``MATRYOSHKA_DIMS``): whole, positive, unique, at most full size."""
-    if isinstance(dims, (str, bytes)) or not hasattr(dims, "__iter__"):
-        raise ValueError(f"{knob}={dims!r} must be a list of sizes, e.g. {matryoshka_dims(full_dim)}.")
-    checked = [check_truncate_dim(dim, full_dim, knob=f"{knob} entry") for dim in dims]
-    if not checked:
-        raise ValueError(f"{knob} is empty; list at least one size, e.g. {matryoshka_dims(full_dim)}.")
-    if len(set(checked)) != len(checked):
-        raise ValueError(f"{knob}={checked} lists a size twice; list each size once.")
-    return checked
+    """A list of sizes a learner set (``EVAL_DIMS``, ``MATRYOSHKA_DIMS``): whole, from 1 to full size, each once."""
+    ok = lambda d: not isinstance(d, str) and 0 < len(set(d)) == len(d) and all(is_whole(x, 1, full_dim) for x in d)  # noqa: E731
+    check_knob(knob, dims, f"a list of different sizes from 1 to {full_dim}, e.g. {matryoshka_dims(full_dim)}", ok)
+    return [int(dim) for dim in dims]
 
 
 def encode(model, texts: Sequence[str], prompt: str | None = None) -> np.ndarray:
@@ -115,8 +106,6 @@ def evaluate_embeddings(query_emb: np.ndarray, corpus_emb: np.ndarray, bench: Be
 
 def per_query_from_trec(trec_dir: Path, model_name: str, dim: int, metric="mrr@10", made_by=None) -> pd.Series:
     """Per-query ``metric`` scored from the TREC files an evaluation wrote, so intervals describe those rankings."""
-    from helpers.profiles import run_first
-
     path = Path(trec_dir) / f"run_{model_name}_dim{dim}.txt"
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing; {run_first(made_by or f'evaluating {model_name} at {dim} dims')}")

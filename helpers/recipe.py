@@ -1,11 +1,8 @@
 """Notebook 02's recipe, copied from its cells (tests/test_notebooks.py keeps them equal) for 05 and the script."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 import math
-import numbers
 import os
 import shutil
 from pathlib import Path
@@ -24,6 +21,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from helpers.benchmark import training_texts
 from helpers.evaluation import encode
+from helpers.knobs import check_knob, is_whole
 from helpers.sources import model_path
 
 # Defined in notebook 02: the recipe's knobs per profile, chosen on the dev split (benchmarks/dev_choices.py)
@@ -69,16 +67,13 @@ def training_arguments(model, loss, train_rows, checkpoint_dir, batch_size, lear
     recipe = {
         k: v for k, v in knobs.items() if k not in ("model", "loss", "train_rows", "checkpoint_dir", "save_steps")
     }
-    for knob, value, ok, allowed in [
-        ("BATCH_SIZE", batch_size, "a positive whole number such as 32", isinstance(batch_size, numbers.Integral) and batch_size > 0),
-        ("EPOCHS", epochs, "a positive whole number such as 1", isinstance(epochs, numbers.Integral) and epochs > 0),
-        ("LEARNING_RATE", learning_rate, "a small positive number such as 2e-5", isinstance(learning_rate, float) and 0 < learning_rate < 1),
-        ("WARMUP", warmup, "a fraction of the steps, from 0 up to (not including) 1", isinstance(warmup, (int, float)) and 0 <= warmup < 1),
+    for knob, value, allowed, ok in [
+        ("BATCH_SIZE", batch_size, f"a whole number from 1 to the {len(train_rows)} training rows, such as 32", lambda v: is_whole(v, 1, len(train_rows))),
+        ("EPOCHS", epochs, "a positive whole number such as 1", is_whole),
+        ("LEARNING_RATE", learning_rate, "a small positive number such as 2e-5", lambda v: isinstance(v, float) and 0 < v < 1),
+        ("WARMUP", warmup, "a fraction of the steps, from 0 up to (not including) 1", lambda v: not isinstance(v, bool) and 0 <= v < 1),
     ]:  # fmt: skip
-        if not allowed or isinstance(value, bool):
-            raise ValueError(f"{knob}={value!r} must be {ok}.")
-    if batch_size > len(train_rows):
-        raise ValueError(f"BATCH_SIZE={batch_size} must be at most the {len(train_rows)} training rows.")
+        check_knob(knob, value, allowed, ok)
     recipe |= {"loss": type(loss).__name__, "base_loss": type(getattr(loss, "loss", loss)).__name__,
                "matryoshka_dims": getattr(loss, "matryoshka_dims", None), "modules": [type(m).__name__ for m in model],
                "max_seq_length": model.max_seq_length, "n_train": len(train_rows)}  # fmt: skip
@@ -119,7 +114,10 @@ def train(model, loss, train_rows, args, callbacks=None):
     trainer = SentenceTransformerTrainer(
         model=model, args=args, train_dataset=train_rows, loss=loss, callbacks=callbacks
     )
-    return trainer, trainer.train(resume_from_checkpoint=resume), resume
+    output = trainer.train(resume_from_checkpoint=resume)
+    model.model_card_data.training_logs = [{"Epoch": log["epoch"], "Step": log["step"], "Training Loss": log["loss"]}
+                                           for log in trainer.state.log_history if "loss" in log]  # fmt: skip
+    return trainer, output, resume  # (the model card's loss table: the whole run's, also after a resume)
 
 
 # Defined in notebook 02

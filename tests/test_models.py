@@ -24,10 +24,10 @@ def test_matryoshka_dims():
 @pytest.mark.parametrize(
     ("dim", "message"),
     [
-        (1024, "larger than the model's 384"),
-        (0, "positive whole number"),
-        (6.5, "positive whole number"),
-        (True, "positive"),
+        (1024, "truncate_dim=1024 must be a whole number from 1 to the model's 384 dimensions"),
+        (0, "from 1 to the model's 384"),
+        (6.5, "from 1 to the model's 384"),
+        (True, "truncate_dim=True must be a whole number"),
     ],
 )
 def test_bad_truncate_dim(dim, message):
@@ -38,10 +38,11 @@ def test_bad_truncate_dim(dim, message):
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (64, "EVAL_DIMS=64 must be a list of sizes, e.g. [384, 256, 128, 64, 32]."),
-        ([0], "EVAL_DIMS entry=0 must be a positive whole number such as 64."),
-        ([384, 384], "EVAL_DIMS=[384, 384] lists a size twice"),
-        ([], "EVAL_DIMS is empty"),
+        (64, "EVAL_DIMS=64 must be a list of different sizes from 1 to 384, e.g. [384, 256, 128, 64, 32]."),
+        ([0], "EVAL_DIMS=[0] must be a list of different sizes"),
+        ([384, 384], "EVAL_DIMS=[384, 384] must be a list of different sizes"),
+        ([], "EVAL_DIMS=[] must be a list"),
+        ("64", "EVAL_DIMS='64' must be a list"),
     ],
 )
 def test_dims_knobs_name_the_knob_the_learner_set(value, message):

@@ -15,6 +15,7 @@ import tomllib
 
 import helpers
 
+REPO_URL = f"https://github.com/{helpers.REPO_SLUG}"
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 BADGE = re.compile(r"https://colab\.research\.google\.com/github/([^/]+/[^/]+)/blob/main/(notebooks/[^)\s]+\.ipynb)")
@@ -63,7 +64,7 @@ def test_colab_install_cell_is_guarded_and_points_at_the_repo(path):
     installs = [c.source for c in read(path).cells if "%pip install" in c.source]
     assert len(installs) == 1
     assert 'if "google.colab" in sys.modules:' in installs[0]
-    assert f"git+{helpers.REPO_URL}.git" in installs[0]
+    assert f"git+{REPO_URL}.git" in installs[0]
     pip_line = next(line for line in installs[0].splitlines() if "%pip install" in line)
     assert not any(name in pip_line for name in ("torch", "numpy", "pandas", "pyarrow", "-U", "--upgrade"))
     # one install-source variable (tests/test_colab.py installs a checkout through it) and Drive
@@ -75,7 +76,7 @@ def test_every_notebook_has_the_same_setup_cell_pinned_to_this_release():
     cells = {next(c.source for c in read(p).cells if "%pip install" in c.source) for p in NOTEBOOKS}
     assert len(cells) == 1
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    assert f'{helpers.REPO_URL}.git@v{version}"' in cells.pop()  # the tag of this very release
+    assert f'{REPO_URL}.git@v{version}"' in cells.pop()  # the tag of this very release
 
 
 def test_readme_badges_point_at_notebooks():

@@ -85,11 +85,11 @@ def test_checkpoints_go_to_a_folder_of_their_own_recipe(started, smoke_data, tmp
     ("knobs", "message"),
     [
         ({"learning_rate": -1}, "LEARNING_RATE=-1 must be a small positive number such as 2e-5."),
-        ({"batch_size": 0}, "BATCH_SIZE=0 must be a positive whole number such as 32."),
-        ({"batch_size": 8.5}, "BATCH_SIZE=8.5 must be a positive whole number such as 32."),
+        ({"batch_size": 0}, "BATCH_SIZE=0 must be a whole number from 1 to the 192 training rows, such as 32."),
+        ({"batch_size": 8.5}, "BATCH_SIZE=8.5 must be a whole number from 1 to the 192 training rows"),
         ({"epochs": 0}, "EPOCHS=0 must be a positive whole number such as 1."),
         ({"warmup": 1.5}, "WARMUP=1.5 must be a fraction of the steps"),
-        ({"batch_size": 1024}, "BATCH_SIZE=1024 must be at most the 192 training rows."),
+        ({"batch_size": 1024}, "BATCH_SIZE=1024 must be a whole number from 1 to the 192 training rows"),
     ],
 )
 def test_bad_knobs_are_refused_before_anything_is_written(started, smoke_data, tmp_path, knobs, message):

@@ -1,0 +1,208 @@
+"""Every notebook as a learner runs it: "Run all", then every code cell once more, in the same kernel.
+
+This is the course's notebook test (``make test`` runs it instead of ``pytest --nbmake notebooks``,
+which it contains): each notebook, in order, in the smoke profile, in a fresh kernel whose working
+folder is empty, all sharing one fresh runs folder. After the first pass the files under the runs
+folder are those of a clean run; running each code cell a second time, in order, must leave every
+one of them byte-for-byte the same and add none, and nothing may be written outside the runs folder
+(in Colab it would be lost). The one wall-clock figure a notebook saves, the training time in the
+model card sentence-transformers writes beside a model, is the only line left out of the comparison.
+"""
+
+import ast
+import copy
+import hashlib
+import re
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import nbformat
+import pytest
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+TRAINING_TIME = re.compile(rb"^- \*\*Training\*\*: [0-9.]+ (seconds|minutes|hours)$", re.MULTILINE)  # model cards
+
+
+def saved_files(folder: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 of every file under ``folder`` (a model card without its training time)."""
+    digests = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        if path.name == "README.md" and (path.parent / "modules.json").is_file():
+            data = TRAINING_TIME.sub(b"- **Training**: (wall clock)", data)
+        digests[str(path.relative_to(folder))] = hashlib.sha256(data).hexdigest()
+    return digests
+
+
+@contextmanager
+def kernel(nb, cwd: Path, timeout: int = 600, allow_errors: bool = False):
+    """A fresh kernel for ``nb`` working in ``cwd``, over IPC as ``make run`` starts them (no TCP warning)."""
+    sockets = Path(tempfile.mkdtemp(prefix="mrl-"))  # short: a socket path may not exceed about 100 characters
+    km = KernelManager(kernel_name="python3", transport="ipc", ip=str(sockets / "k"))
+    client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+                            resources={"metadata": {"path": str(cwd)}})  # fmt: skip
+    try:
+        with client.setup_kernel():
+            yield client
+    finally:
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def shared_runs(tmp_path_factory):
+    return tmp_path_factory.mktemp("runs")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_run_all_then_every_cell_again_changes_no_saved_file(path, shared_runs, tmp_path, monkeypatch):
+    monkeypatch.setenv("MRL_PROFILE", "smoke")
+    monkeypatch.setenv("MRL_RUNS_DIR", str(shared_runs))  # read by the kernel at start
+    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    work = tmp_path / "work"
+    work.mkdir()
+    nb = nbformat.read(path, as_version=4)
+    code = [(i, cell) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+    with kernel(nb, work) as client:
+        for index, cell in code:
+            client.execute_cell(cell, index)  # raises CellExecutionError, naming the cell, if one fails
+        clean = saved_files(shared_runs)
+        for index, cell in code:
+            client.execute_cell(cell, index)
+        again = saved_files(shared_runs)
+    changed = sorted(name for name in clean.keys() | again.keys() if clean.get(name) != again.get(name))
+    assert not changed, f"running every cell of {path.name} a second time changed or added {changed}"
+    assert not list(work.iterdir()), f"{path.name} wrote outside the runs folder: {list(work.iterdir())}"
+
+
+# One bad value for every knob of every parameters cell (a knob: a name the cell assigns, other than
+# the profile, folders and files, and notebook 05's copy of notebook 02's saved recipe).
+BAD = {
+    "01": {"MODEL": "'no-such/model'", "EVAL_DIMS": "64", "FOCUS_DIM": "48", "PCA_FIT_TEXTS": "-5", "METRIC": "'mrr'"},
+    "02": {
+        "MODEL": "'no-such/model'",
+        "MATRYOSHKA_DIMS": "[64, 64]",
+        "BATCH_SIZE": "0",
+        "LEARNING_RATE": "-1",
+        "EPOCHS": "1.5",
+        "WARMUP": "1.5",
+        "MAX_SEQ_LENGTH": "4",
+        "MINI_BATCH_SIZE": "0",
+        "PRECISION": "'fp8'",
+        "QUERY_PROMPT": "42",
+        "PCA_FIT_TEXTS": "-1",
+        "SEED": "'x'",
+    },
+    "03": {"METRIC": "'MRR@10'", "FOCUS_DIM": "100"},
+    "04": {"TRUNCATE_DIM": "1024"},
+    "05": {"METRIC": "'ndcg'", "FOCUS_DIM": "3", "PCA_CONTROL_TEXTS": "0"},
+    "06": {
+        "SHORTLIST_DIMS": "[64, 64]",
+        "SHORTLIST_K": "[5]",
+        "K": "0",
+        "TARGET_RETENTION": "150",
+        "PREFIX_DIM": "128",
+        "LATENCY_QUERIES": "0",
+        "REPEATS": "2.5",
+    },
+    "07": {
+        "METRIC": "'recall'",
+        "PRECISIONS": "['float32', 'int4']",
+        "RESCORE_MULTIPLIER": "0",
+        "RETENTION_TARGETS": "[150]",
+        "SCALES": "{'1M': -1}",
+    },
+    "08": {
+        "QDRANT_LOCATION": "'http://127.0.0.1:9'",
+        "COLLECTION": "''",
+        "PREFIX_DIM": "1000",
+        "K_SHORTLIST": "5",
+        "K": "0",
+        "UPSERT_BATCH": "0",
+        "LATENCY_QUERIES": "-1",
+        "REPEATS": "0",
+    },
+    "09": {"TOP": "0", "PRESET_DIMS": "64", "RESCORE_MULTIPLIER": "'4'"},
+}
+NOT_KNOBS = {"PROFILE", "RUN_DIR", "TEST_DIR", "OOD_DIR", "MODEL_DIR", "CHECKPOINT_DIR", "MATRYOSHKA_DIR",
+             "CORPUS_EMB", "FULL_INDEX", "CHOICE", "MADE_BY", "MODELS", "RECIPE_DEFAULTS", "RECIPE_02"}  # fmt: skip
+FROM_RECIPE_02 = {"MODEL", "MATRYOSHKA_DIMS", "BATCH_SIZE", "LEARNING_RATE", "EPOCHS", "WARMUP", "MAX_SEQ_LENGTH",
+                  "MINI_BATCH_SIZE", "PRECISION", "QUERY_PROMPT", "PCA_FIT_TEXTS", "SEED"}  # fmt: skip
+
+
+def parameters_cell(nb) -> int:
+    return next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.startswith("PROFILE = "))
+
+
+def assigned(source: str) -> set[str]:
+    return {t.id for node in ast.parse(source).body if isinstance(node, ast.Assign) for t in node.targets
+            if isinstance(t, ast.Name) and t.id.isupper()}  # fmt: skip
+
+
+def test_every_knob_of_every_parameters_cell_has_a_bad_value_below():
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        knobs = assigned(nb.cells[parameters_cell(nb)].source) - NOT_KNOBS
+        if path.name.startswith("05"):
+            knobs -= FROM_RECIPE_02  # read from notebook 02's recipe, checked where 02 checks them
+        assert knobs == set(BAD[path.name[:2]]), path.name
+
+
+def with_knob(source: str, knob: str, value: str) -> str:
+    """The parameters cell with ``knob``'s assignment replaced by ``knob = value``."""
+    tree = ast.parse(source)
+    node = next(
+        n for n in tree.body if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == knob for t in n.targets)
+    )
+    lines = source.splitlines()
+    return "\n".join([*lines[: node.lineno - 1], f"{knob} = {value}", *lines[node.end_lineno :]])
+
+
+@pytest.fixture(scope="module")
+def walker(shared_runs, tmp_path_factory):
+    """One kernel for the walk through all notebooks (a kernel's start and imports cost about 7 s each).
+
+    nbclient puts each cell it executes into its notebook at the index given: hence blank cells to hold them.
+    ``allow_errors``: after an error the kernel would abort the requests already queued behind it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MRL_PROFILE", "smoke")
+        patch.setenv("MRL_RUNS_DIR", str(shared_runs))
+        blank = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("") for _ in range(200)])
+        with kernel(blank, tmp_path_factory.mktemp("walk"), timeout=120, allow_errors=True) as client:
+            yield client
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_bad_knob_stops_with_one_sentence_naming_it_and_changes_no_file(path, shared_runs, walker):
+    """After the notebooks ran (above): each bad value, after the cells before the parameters cell ran once."""
+    if not (shared_runs / "smoke" / "adaptive_choice.json").is_file():
+        pytest.skip("needs the runs of test_run_all_then_every_cell_again_changes_no_saved_file")
+    nb = nbformat.read(path, as_version=4)
+    params = parameters_cell(nb)
+    before = saved_files(shared_runs)
+    for index in range(params):
+        if nb.cells[index].cell_type == "code":
+            walker.execute_cell(copy.deepcopy(nb.cells[index]), index)
+    wrong = {}
+    for knob, value in BAD[path.name[:2]].items():
+        cells = [(params, nbformat.v4.new_code_cell(with_knob(nb.cells[params].source, knob, value)))]
+        cells += [(i, copy.deepcopy(c)) for i, c in enumerate(nb.cells) if i > params and c.cell_type == "code"]
+        error = None
+        for index, cell in cells:
+            walker.execute_cell(cell, index)
+            error = next((out for out in cell.outputs if out.output_type == "error"), None)
+            if error is not None:
+                break
+        expected = f"{knob}={ast.literal_eval(value)!r} must be "
+        if error is None or error.ename != "KnobError" or not error.evalue.startswith(expected):
+            wrong[knob] = None if error is None else f"{error.ename}: {error.evalue}"
+    assert not wrong, f"{path.name}: these bad knobs did not stop with their sentence: {wrong}"
+    assert saved_files(shared_runs) == before, f"{path.name}: a bad knob changed a saved file"
