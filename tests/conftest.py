@@ -23,10 +23,16 @@ def pytest_collection_modifyitems(config, items):
     one worker, in order (each reads what the one before saved); the Colab simulation, the longest
     test, has a worker to itself while the other tests share the second."""
     for item in items:
-        if item.path.suffix == ".ipynb" or item.path.name == "test_rerun.py":
+        if item.path.suffix == ".ipynb" or item.path.name == "test_rerun.py" or "notebook_runs" in item.fixturenames:
             item.add_marker(pytest.mark.xdist_group("notebooks"))
         elif item.path.name == "test_colab.py":
             item.add_marker(pytest.mark.xdist_group("colab"))
+
+
+@pytest.fixture(scope="session")
+def notebook_runs(tmp_path_factory):
+    """The runs folder the notebooks share in tests/test_rerun.py (smoke); later tests reuse what they saved."""
+    return tmp_path_factory.mktemp("runs")
 
 
 @pytest.fixture(scope="session")

@@ -93,6 +93,8 @@ def test_every_notebook_runs_in_colab_each_on_its_own_machine(colab):
         "TOKENIZERS_PARALLELISM": "false",
     }
     env.pop("VIRTUAL_ENV", None)
+    for threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # Colab's kernels use every core (tests/conftest.py
+        env.pop(threads, None)  # gives each pytest worker its share); the simulation is make test's longest test
     done = subprocess.run(
         [str(python), str(COLAB / "run_notebooks.py"), str(out), *map(str, NOTEBOOKS)],
         env=env,

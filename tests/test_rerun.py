@@ -57,15 +57,10 @@ def kernel(nb, cwd: Path, timeout: int = 600, allow_errors: bool = False):
         shutil.rmtree(sockets, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def shared_runs(tmp_path_factory):
-    return tmp_path_factory.mktemp("runs")
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_run_all_then_every_cell_again_changes_no_saved_file(path, shared_runs, tmp_path, monkeypatch):
+def test_run_all_then_every_cell_again_changes_no_saved_file(path, notebook_runs, tmp_path, monkeypatch):
     monkeypatch.setenv("MRL_PROFILE", "smoke")
-    monkeypatch.setenv("MRL_RUNS_DIR", str(shared_runs))  # read by the kernel at start
+    monkeypatch.setenv("MRL_RUNS_DIR", str(notebook_runs))  # read by the kernel at start
     monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     work = tmp_path / "work"
     work.mkdir()
@@ -74,10 +69,10 @@ def test_run_all_then_every_cell_again_changes_no_saved_file(path, shared_runs, 
     with kernel(nb, work) as client:
         for index, cell in code:
             client.execute_cell(cell, index)  # raises CellExecutionError, naming the cell, if one fails
-        clean = saved_files(shared_runs)
+        clean = saved_files(notebook_runs)
         for index, cell in code:
             client.execute_cell(cell, index)
-        again = saved_files(shared_runs)
+        again = saved_files(notebook_runs)
     changed = sorted(name for name in clean.keys() | again.keys() if clean.get(name) != again.get(name))
     assert not changed, f"running every cell of {path.name} a second time changed or added {changed}"
     assert not list(work.iterdir()), f"{path.name} wrote outside the runs folder: {list(work.iterdir())}"
@@ -167,27 +162,27 @@ def with_knob(source: str, knob: str, value: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def walker(shared_runs, tmp_path_factory):
+def walker(notebook_runs, tmp_path_factory):
     """One kernel for the walk through all notebooks (a kernel's start and imports cost about 7 s each).
 
     nbclient puts each cell it executes into its notebook at the index given: hence blank cells to hold them.
     ``allow_errors``: after an error the kernel would abort the requests already queued behind it."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MRL_PROFILE", "smoke")
-        patch.setenv("MRL_RUNS_DIR", str(shared_runs))
+        patch.setenv("MRL_RUNS_DIR", str(notebook_runs))
         blank = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("") for _ in range(200)])
         with kernel(blank, tmp_path_factory.mktemp("walk"), timeout=120, allow_errors=True) as client:
             yield client
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_a_bad_knob_stops_with_one_sentence_naming_it_and_changes_no_file(path, shared_runs, walker):
+def test_a_bad_knob_stops_with_one_sentence_naming_it_and_changes_no_file(path, notebook_runs, walker):
     """After the notebooks ran (above): each bad value, after the cells before the parameters cell ran once."""
-    if not (shared_runs / "smoke" / "adaptive_choice.json").is_file():
+    if not (notebook_runs / "smoke" / "adaptive_choice.json").is_file():
         pytest.skip("needs the runs of test_run_all_then_every_cell_again_changes_no_saved_file")
     nb = nbformat.read(path, as_version=4)
     params = parameters_cell(nb)
-    before = saved_files(shared_runs)
+    before = saved_files(notebook_runs)
     for index in range(params):
         if nb.cells[index].cell_type == "code":
             walker.execute_cell(copy.deepcopy(nb.cells[index]), index)
@@ -205,4 +200,4 @@ def test_a_bad_knob_stops_with_one_sentence_naming_it_and_changes_no_file(path, 
         if error is None or error.ename != "KnobError" or not error.evalue.startswith(expected):
             wrong[knob] = None if error is None else f"{error.ename}: {error.evalue}"
     assert not wrong, f"{path.name}: these bad knobs did not stop with their sentence: {wrong}"
-    assert saved_files(shared_runs) == before, f"{path.name}: a bad knob changed a saved file"
+    assert saved_files(notebook_runs) == before, f"{path.name}: a bad knob changed a saved file"
