@@ -5,7 +5,8 @@
 2. A kernel in it starts as Colab's does: ``google.colab`` (a stand-in) and pandas/pyarrow imported.
 3. Every notebook runs in smoke, each in a fresh working directory; its setup cell takes the Colab
    branch and installs the course from ``MRL_COURSE_SOURCE`` (a copy of this checkout instead of the
-   public repository) and "mounts Drive"; the notebooks share only ``MRL_RUNS_DIR``.
+   public repository; notebooks 02-09 reinstall the wheel that 01's source build makes, the same files)
+   and "mounts Drive"; the notebooks share only ``MRL_RUNS_DIR``.
 
 It fails if the install changes torch, numpy, pandas or pyarrow, if pip reports a resolver error,
 if any notebook fails, or if a notebook leaves a file outside the shared runs folder. Takes about
@@ -80,11 +81,15 @@ def test_every_notebook_runs_in_colab_each_on_its_own_machine(colab):
     ipython_dir = base / "ipython"
     shutil.copytree(COLAB / "ipython", ipython_dir)
     runs, out, mounts = base / "drive" / "runs", base / "out", base / "mounts.log"
+    source = course_copy(base / "course")
+    pip(python, "wheel", "-q", "--no-deps", "-w", str(base / "wheel"), str(source))
+    (wheel,) = (base / "wheel").glob("*.whl")
     env = {
         **os.environ,
         "MRL_PROFILE": "smoke",
         "MRL_RUNS_DIR": str(runs),  # the shared, persistent folder (Drive's part)
-        "MRL_COURSE_SOURCE": course_copy(base / "course").as_uri(),
+        "MRL_COURSE_SOURCE": source.as_uri(),  # notebook 01 builds the course from its sources, as Colab does
+        "MRL_COURSE_WHEEL": wheel.as_uri(),  # the later ones reinstall it from that build (tests/colab/run_notebooks.py)
         "PYTHONPATH": str(COLAB / "stand_in"),  # google.colab
         "IPYTHONDIR": str(ipython_dir),  # the start-up imports of Colab's kernel
         "COLAB_SIM_MOUNT_LOG": str(mounts),
@@ -93,8 +98,6 @@ def test_every_notebook_runs_in_colab_each_on_its_own_machine(colab):
         "TOKENIZERS_PARALLELISM": "false",
     }
     env.pop("VIRTUAL_ENV", None)
-    for threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # Colab's kernels use every core (tests/conftest.py
-        env.pop(threads, None)  # gives each pytest worker its share); the simulation is make test's longest test
     done = subprocess.run(
         [str(python), str(COLAB / "run_notebooks.py"), str(out), *map(str, NOTEBOOKS)],
         env=env,

@@ -13,6 +13,7 @@ on its own machine; the only thing they share is the runs folder the environment
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -63,7 +64,12 @@ def main(argv: list[str]) -> int:
     out_dir = Path(argv[0])
     out_dir.mkdir(parents=True, exist_ok=True)
     report = []
-    for notebook in map(Path, argv[1:]):
+    for number, notebook in enumerate(map(Path, argv[1:])):
+        if number and os.environ.get("MRL_COURSE_WHEEL"):
+            # The first notebook builds the course from its sources, as Colab's install from the repository does;
+            # the others reinstall the wheel that build made (the same files, ~8 s less per notebook): the
+            # kernel inherits this variable, so their setup cell's `%pip install` runs on it.
+            os.environ["MRL_COURSE_SOURCE"] = os.environ["MRL_COURSE_WHEEL"]
         report.append(run(notebook, out_dir))
         print(json.dumps(report[-1])[:500], flush=True)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))
