@@ -14,6 +14,7 @@ export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export TOKENIZERS_PARALLELISM := false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONHASHSEED := 0
 
 .PHONY: setup run test lint format clean
@@ -21,7 +22,8 @@ export PYTHONHASHSEED := 0
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt -e ".[offline]"
+	# --no-compile: Python compiles what it imports on first use; compiling all of torch & co. up front costs ~1 min
+	$(PY) -m pip install -q --no-compile -r requirements.txt -e ".[offline]"
 	touch $@
 
 setup: $(VENV)/.installed
