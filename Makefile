@@ -22,8 +22,7 @@ export PYTHONHASHSEED := 0
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	# --no-compile: Python compiles what it imports on first use; compiling all of torch & co. up front costs ~1 min
-	$(PY) -m pip install -q --no-compile -r requirements.txt -e ".[offline]"
+	$(PY) -m pip install -q -r requirements.txt -e ".[offline]"
 	touch $@
 
 setup: $(VENV)/.installed

@@ -66,7 +66,7 @@ def colab(tmp_path_factory):
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    # --no-compile: Colab's own packages come compiled; compiling them here would cost about a minute
+    # --no-compile: what the kernels import is compiled once on first use (below); all of it would cost a minute
     pip(
         python, "install", "-q", "--no-compile", "-c", str(COLAB / "constraints.txt"), "-r", str(COLAB / "packages.txt")
     )
@@ -98,6 +98,7 @@ def test_every_notebook_runs_in_colab_each_on_its_own_machine(colab):
         "TOKENIZERS_PARALLELISM": "false",
     }
     env.pop("VIRTUAL_ENV", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # Colab caches bytecode: kernels compile what they import once
     done = subprocess.run(
         [str(python), str(COLAB / "run_notebooks.py"), str(out), *map(str, NOTEBOOKS)],
         env=env,
