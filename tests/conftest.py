@@ -20,8 +20,8 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):  # make test's workers share the
 
 def pytest_collection_modifyitems(config, items):
     """``make test`` runs on two workers (pytest-xdist, ``--dist loadgroup``): the notebooks stay on
-    one worker, in order (each reads what the one before saved); the Colab simulation, the longest
-    test, has a worker to itself while the other tests share the second."""
+    one worker, in order (each reads what the one before saved), and so does the Colab simulation;
+    the other tests go to whichever worker is free."""
     for item in items:
         if item.path.suffix == ".ipynb" or item.path.name == "test_rerun.py" or "notebook_runs" in item.fixturenames:
             item.add_marker(pytest.mark.xdist_group("notebooks"))
