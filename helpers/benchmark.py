@@ -10,6 +10,7 @@ from typing import NamedTuple
 from datasets import Dataset
 
 from helpers.profiles import Profile
+from helpers.results import atomic_write
 from helpers.sources import SMOKE, fetch_cheat_sdist, read_sheets, sheet_pairs, source_dataset, stream_rows
 
 COLUMNS = ("query", "positive", "negative")
@@ -53,8 +54,7 @@ def build_benchmark(rows, n_dev: int, n_test: int, n_corpus: int, n_train: int, 
     """Training triplets, a dev and a test split, none overlapping another, from rows grouped by ``group`` or query."""
     columns = rows.column_names if isinstance(rows, Dataset) else COLUMNS
     if missing := [c for c in COLUMNS if c not in columns]:
-        raise ValueError(f"the dataset has columns {sorted(columns)} but needs {list(COLUMNS)}; "
-                         f"rename or map {missing}.")  # fmt: skip
+        raise ValueError(f"the dataset has columns {sorted(columns)} but needs {list(COLUMNS)}; rename or map {missing}.")  # fmt: skip
     groups: dict[str, list[dict[str, str]]] = {}
     cleaned, seen = [], set()
     for row in rows:
@@ -113,10 +113,20 @@ def build_benchmark(rows, n_dev: int, n_test: int, n_corpus: int, n_train: int, 
 
 
 def load_benchmark(profile: Profile, run_dir: Path) -> Splits:
-    """``(train, dev, test)`` for a profile, streamed from its source: the same seed gives the same split."""
-    rows = stream_rows(source_dataset(profile, run_dir), profile.n_source_rows)
-    sizes = profile.n_dev_queries, profile.n_test_queries, profile.n_corpus, profile.n_train
-    return build_benchmark(rows, *sizes, profile.seed)
+    """``(train, dev, test)`` streamed from a profile's source (same seed, same split), saved to ``run_dir/benchmark.json``."""
+    code = b"".join(Path(__file__).with_name(f).read_bytes() for f in ("benchmark.py", "sources.py"))  # the builder
+    key, path = [repr(profile), hashlib.sha1(code).hexdigest()[:12]], Path(run_dir) / "benchmark.json"
+    try:  # read back while the key holds: saves ~15 s offline, minutes from the hub
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if saved["key"] == key:
+            return Splits(Dataset.from_list(saved["train"]), *(Benchmark(b["queries"], saved["corpus"], {q: set(r) for q, r in b["qrels"].items()}, b["stats"]) for b in (saved["dev"], saved["test"])))  # fmt: skip
+    except (OSError, ValueError, KeyError, TypeError, AssertionError):
+        pass  # missing, damaged or from other settings: built again and replaced
+    sizes = profile.n_dev_queries, profile.n_test_queries, profile.n_corpus, profile.n_train, profile.seed
+    splits = build_benchmark(stream_rows(source_dataset(profile, run_dir), profile.n_source_rows), *sizes)
+    split = {name: {"queries": b.queries, "qrels": {q: sorted(r) for q, r in b.qrels.items()}, "stats": b.stats} for name, b in (("dev", splits.dev), ("test", splits.test))}  # fmt: skip
+    atomic_write(path, json.dumps({"key": key, "corpus": splits.test.corpus, "train": splits.train.to_list(), **split}))
+    return splits
 
 
 def load_ood_benchmark(profile: Profile, run_dir: Path, sdist: Path | None = None) -> Benchmark:
@@ -143,6 +153,5 @@ def training_texts(train_rows: Dataset, n_texts: int, seed: int = 42, at_least: 
     n_queries = min(n_texts // 2, len(queries))
     picked = rng.sample(queries, n_queries), rng.sample(passages, min(n_texts - n_queries, len(passages)))
     if (n := len(picked[0]) + len(picked[1])) < at_least:
-        raise ValueError(f"Only {n} distinct training texts to fit a PCA of {at_least} dims; "
-                         "raise PCA_FIT_TEXTS or n_train.")  # fmt: skip
+        raise ValueError(f"Only {n} distinct training texts to fit a PCA of {at_least} dims; raise PCA_FIT_TEXTS or n_train.")  # fmt: skip
     return picked

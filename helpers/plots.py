@@ -6,8 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 
-def plot_metric_vs_dim(table: pd.DataFrame, metrics=("mrr@10", "recall@10", "ndcg@10"), retention: bool = False,
-                       path: Path | None = None):  # fmt: skip
+def plot_metric_vs_dim(table: pd.DataFrame, metrics=("mrr@10", "recall@10", "ndcg@10"), retention: bool = False, path: Path | None = None):  # fmt: skip
     """One panel per metric, one line per model, dims on a log2 axis; ``retention`` plots % of each model's full size."""
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
     for ax, metric in zip(axes[0], metrics, strict=True):

@@ -62,8 +62,7 @@ def load_results(folder: Path, models: list[str], fingerprint: str | None, made_
 
 def save_embeddings(path: Path, embeddings: np.ndarray) -> None:
     """``np.save`` into memory, then ``atomic_write``: an interrupted save leaves the old file and no half file."""
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray(embeddings, dtype=np.float32))
+    np.save(buffer := io.BytesIO(), np.asarray(embeddings, dtype=np.float32))
     atomic_write(path, buffer.getvalue())
 
 

@@ -78,9 +78,7 @@ def parse_wordnet(folder: Path) -> tuple[dict[str, tuple], dict[str, int]]:
             hypernyms = tuple(pointers[i + 1] for i in range(0, len(pointers), 4) if pointers[i] in ("@", "@i"))
             definition = re.split(r';\s*"', gloss, maxsplit=1)[0].strip().rstrip(";").strip()  # no examples
             synsets[fields[0]] = (tuple(fields[4:pos:2]), hypernyms, definition)
-    index = [
-        line.split() for line in (folder / "index.noun").read_text(encoding="utf-8").splitlines() if line[:2] != "  "
-    ]
+    index = [line.split() for line in (folder / "index.noun").read_text(encoding="utf-8").splitlines() if line[:2] != "  "]  # fmt: skip
     return synsets, {fields[0]: int(fields[2]) for fields in index}
 
 
@@ -102,26 +100,22 @@ def wordnet_rows(folder: Path | None = None, negatives: int = 3) -> Iterator[dic
         readable = [re.sub(r"\(.*?\)$", "", lemma).replace("_", " ").strip() for lemma in lemmas]
         term = next((t for lemma, t in zip(lemmas, readable, strict=True)
                      if senses.get(lemma.lower()) == 1 and t.lower() not in definition.lower()), None)  # fmt: skip
-        siblings = [
-            synsets[o][2] for o in children[hypernyms[0]] if o != offset and synsets[o][2] not in ("", definition)
-        ]
+        siblings = [synsets[o][2] for o in children[hypernyms[0]] if o != offset and synsets[o][2] not in ("", definition)]  # fmt: skip
         if not term or not siblings:
             continue
         template = QUERY_TEMPLATES[stable(term, len(QUERY_TEMPLATES))]
         query = template.format(a="an" if term[0].lower() in "aeiou" else "a", x=term)
         start = stable(offset, len(siblings))
-        for negative in dict.fromkeys(
-            siblings[(start + i) % len(siblings)] for i in range(min(negatives, len(siblings)))
-        ):
+        for negative in dict.fromkeys(siblings[(start + i) % len(siblings)] for i in range(min(negatives, len(siblings)))):  # fmt: skip
             yield {"query": query, "positive": definition, "negative": negative, "group": hypernyms[0]}
 
 
 CHEAT, CHEAT_SDIST, SHEETS_DIR = "cheat==2.5.1", "cheat-2.5.1.tar.gz", "cheat-2.5.1/cheat/cheatsheets/"
 CHEAT_SHA256 = "c537c0ead9f4cb47f0861818a36ce8f6fc844cd7fc2879479dfbb29a335f2ec6"
 VERBS = (  # a comment names a task when it reads "To <task>" or starts with one of these verbs ("List ...")
-    "add|apply|change|check|clone|compress|connect|convert|copy|create|decompress|delete|disable|display|"
-    "download|edit|enable|extract|find|get|install|kill|list|make|mount|open|print|remove|rename|restart|"
-    "restore|run|search|send|set|show|sort|start|stop|uninstall|unmount|update|upgrade|view"
+    "add|apply|change|check|clone|compress|connect|convert|copy|create|decompress|delete|disable|display|download|edit|"
+    "enable|extract|find|get|install|kill|list|make|mount|open|print|remove|rename|restart|restore|run|search|send|set|"
+    "show|sort|start|stop|uninstall|unmount|update|upgrade|view"
 )
 TASK = re.compile(rf"^#+\s*(?:to\s+)?(?P<task>(?:(?<=to )\w|(?:{VERBS})\b).+?)[\s:.]*$", re.IGNORECASE)
 
@@ -156,8 +150,7 @@ def read_sheets(sdist: Path) -> dict[str, str]:
 
 def sheet_pairs(name: str, text: str) -> Iterator[tuple[str | None, str]]:
     """``(query or None, command lines)`` per entry: comment lines, then the commands under them."""
-    comments: list[str] = []
-    commands: list[str] = []
+    comments, commands = [], []
     for line in [*text.replace("\r\n", "\n").split("\n"), ""]:
         is_comment = line.lstrip().startswith("#")
         if commands and (not line.strip() or is_comment):

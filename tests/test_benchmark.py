@@ -112,3 +112,28 @@ def test_no_training_rows_left():
     rows = [{"query": f"q{i}", "positive": f"p{i}", "negative": f"n{i}", "group": f"g{i % 2}"} for i in range(6)]
     with pytest.raises(ValueError, match="no training rows are left"):
         build_benchmark(rows, 1, 1, 10, 10)  # both groups are held out, one per split
+
+
+def test_the_split_is_saved_once_and_read_back_the_same(smoke_profile, tmp_path, monkeypatch):
+    """load_benchmark saves the split to run_dir/benchmark.json; a second call reads it back (no streaming), equal in
+    every row and fingerprint; a damaged file or other sizes build it again."""
+    from dataclasses import replace
+
+    import helpers.benchmark as benchmark
+
+    first = benchmark.load_benchmark(smoke_profile, tmp_path)
+    saved = (tmp_path / "benchmark.json").read_bytes()
+    streamed = []
+    monkeypatch.setattr(benchmark, "stream_rows", lambda *a: streamed.append(a) or pytest.fail("streamed again"))
+    second = benchmark.load_benchmark(smoke_profile, tmp_path)
+    assert not streamed and (tmp_path / "benchmark.json").read_bytes() == saved
+    assert second.train.to_list() == first.train.to_list() and second.train.column_names == first.train.column_names
+    for a, b in ((first.dev, second.dev), (first.test, second.test)):
+        assert (a.queries, a.corpus, a.qrels, a.stats) == (b.queries, b.corpus, b.qrels, b.stats)
+        assert list(a.corpus) == list(b.corpus) and a.fingerprint() == b.fingerprint()
+    monkeypatch.undo()
+    (tmp_path / "benchmark.json").write_text('{"key": ')  # cut off
+    assert benchmark.load_benchmark(smoke_profile, tmp_path).test.fingerprint() == first.test.fingerprint()
+    assert (tmp_path / "benchmark.json").read_bytes() == saved  # rebuilt whole
+    fewer = benchmark.load_benchmark(replace(smoke_profile, n_test_queries=20), tmp_path)
+    assert len(fewer.test.queries) == 20 and (tmp_path / "benchmark.json").read_bytes() != saved
