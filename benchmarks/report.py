@@ -107,17 +107,18 @@ def render(data: dict[str, object]) -> str:
             "",
             f"S4, notebook 08's funnel in PostgreSQL as the corpus grows (`benchmarks/s4_pgvector.py`: {s4['engine']}; "
             f"{s4['vectors']}; `maintenance_work_mem` {s4['maintenance_work_mem']}; {s4['queries_timed']} queries, one "
-            "at a time; recall@10 against exact full-vector search, beside the exact numpy funnel's at the same shortlist):",
+            "at a time; recall@10 against exact full-vector search, beside the exact numpy funnel's at the same shortlist, "
+            "and one query's exact full-vector scan in numpy for scale):",
             "",
-            "| vectors | load (COPY) | HNSW build | table | prefix index | shortlist | median ms | p90 ms | recall@10 | exact funnel's recall@10 |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| vectors | load (COPY) | HNSW build | table | prefix index | shortlist | median ms | p90 ms | recall@10 | exact funnel's recall@10 | numpy exact 384-d scan, ms |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for size in s4["sizes"]:
             for k, r in size["by_shortlist"].items():
                 lines.append(
                     f"| {size['vectors']:,} | {size['load_s']:.0f} s | {size['index_build_s']:.0f} s | {size['table_MiB']:.0f} MiB | "
                     f"{size['prefix_index_MiB']:.0f} MiB | {k} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} | {r['recall@10']:.3f} | "
-                    f"{r['numpy_exact_funnel_recall@10']:.3f} |"
+                    f"{r['numpy_exact_funnel_recall@10']:.3f} | {size['numpy_exact_full_search_ms']:.1f} |"
                 )
     lines += ["", f"![Performance]({PLOT.relative_to(README.parent)})", "", END]
     return "\n".join(lines)
