@@ -12,16 +12,14 @@ model card sentence-transformers writes beside a model, is the only line left ou
 import ast
 import copy
 import hashlib
+import importlib.util
 import re
 import shutil
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
 import pytest
-from jupyter_client.manager import KernelManager
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -41,20 +39,15 @@ def saved_files(folder: Path) -> dict[str, str]:
     return digests
 
 
-@contextmanager
-def kernel(nb, cwd: Path, timeout: int = 600, allow_errors: bool = False):
-    """A fresh kernel for ``nb`` working in ``cwd``, over IPC as ``make run`` starts them (no TCP warning)."""
-    sockets = Path(tempfile.mkdtemp(prefix="mrl-"))  # short: a socket path may not exceed about 100 characters
-    km = KernelManager(kernel_name="python3", transport="ipc", ip=str(sockets / "k"))
-    client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-                            resources={"metadata": {"path": str(cwd)}})  # fmt: skip
-    try:
-        with client.setup_kernel():
-            yield client
-    finally:
-        if km.has_kernel:
-            km.shutdown_kernel(now=True)
-        shutil.rmtree(sockets, ignore_errors=True)
+def _ipc_client():
+    """tools/run_notebooks.py's kernel (IPC, as ``make run`` starts them), imported from the file."""
+    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "tools" / "run_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.ipc_client
+
+
+kernel = _ipc_client()  # kernel(nb, cwd, timeout=..., allow_errors=...) -> a started NotebookClient
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -72,6 +73,26 @@ def export_html(executed: list[Path], html_dir: Path, profile_name: str) -> Path
     return index
 
 
+@contextmanager
+def ipc_client(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 3600, allow_errors: bool = False):
+    """A started kernel for ``nb`` working in ``cwd``, as an nbclient ``NotebookClient``; shut down on exit.
+
+    IPC (a local socket file) instead of TCP: ipykernel warns about unencrypted TCP before every notebook. The
+    socket files go to a short temporary path (a Unix socket path may not exceed about 100 characters).
+    ``tests/test_rerun.py`` starts its kernels with this too."""
+    sockets = Path(tempfile.mkdtemp(prefix="mrl-"))
+    km = KernelManager(kernel_name="python3", transport="ipc", ip=str(sockets / "k"))
+    client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+                            resources={"metadata": {"path": str(cwd)}})  # fmt: skip
+    try:
+        with client.setup_kernel():
+            yield client
+    finally:
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)  # also removes its socket files
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
 def main(only: list[str]) -> int:
     profile = get_profile()
     out_dir = runs_dir(profile) / "notebooks"
@@ -83,23 +104,13 @@ def main(only: list[str]) -> int:
             continue
         nb = nbformat.read(path, as_version=4)
         start = time.perf_counter()
-        # IPC (a local socket file) instead of TCP: ipykernel warns about unencrypted TCP before every notebook
-        # (its socket files go to a short temporary path: a Unix socket path may not exceed about 100 characters)
-        sockets = Path(tempfile.mkdtemp(prefix="mrl-"))
-        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(sockets / "k"))
-        client = NotebookClient(
-            nb, km=km, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
-        )
         try:
-            client.execute()
+            with ipc_client(nb, NOTEBOOKS) as client:
+                client.execute()  # also records language_info and the widgets' state (notebook 09's HTML page)
         except CellExecutionError as error:
             nbformat.write(nb, out_dir / path.name)
             print(f"FAILED {path.name}: executed copy with the error in {out_dir / path.name}\n{error}")
             return 1
-        finally:
-            if km.has_kernel:
-                km.shutdown_kernel(now=True)  # also removes its socket files
-            shutil.rmtree(sockets, ignore_errors=True)
         nbformat.write(nb, out_dir / path.name)
         executed.append(out_dir / path.name)
         print(f"{path.name}: {time.perf_counter() - start:.0f} s", flush=True)
