@@ -110,15 +110,15 @@ def render(data: dict[str, object]) -> str:
             "at a time; recall@10 against exact full-vector search, beside the exact numpy funnel's at the same shortlist, "
             "and one query's exact full-vector scan in numpy for scale):",
             "",
-            "| vectors | load (COPY) | HNSW build | table | prefix index | shortlist | median ms | p90 ms | recall@10 | exact funnel's recall@10 | numpy exact 384-d scan, ms |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| vectors | load (COPY) | HNSW build | table | prefix index | shortlist | ef_search | median ms | p90 ms | recall@10 | exact funnel's recall@10 | numpy exact 384-d scan, ms |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for size in s4["sizes"]:
-            for k, r in size["by_shortlist"].items():
+            for r in size["runs"]:
                 lines.append(
                     f"| {size['vectors']:,} | {size['load_s']:.0f} s | {size['index_build_s']:.0f} s | {size['table_MiB']:.0f} MiB | "
-                    f"{size['prefix_index_MiB']:.0f} MiB | {k} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} | {r['recall@10']:.3f} | "
-                    f"{r['numpy_exact_funnel_recall@10']:.3f} | {size['numpy_exact_full_search_ms']:.1f} |"
+                    f"{size['prefix_index_MiB']:.0f} MiB | {r['shortlist']} | {r['ef_search']} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} | "
+                    f"{r['recall@10']:.3f} | {r['numpy_exact_funnel_recall@10']:.3f} | {size['numpy_exact_full_search_ms']:.1f} |"
                 )
     lines += ["", f"![Performance]({PLOT.relative_to(README.parent)})", "", END]
     return "\n".join(lines)
