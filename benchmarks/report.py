@@ -38,6 +38,12 @@ def fmt_spread(s: dict[str, float], digits: int = 2, unit: str = "") -> str:
     return f"{s['median']:.{digits}f}{unit} ({s['min']:.{digits}f}–{s['max']:.{digits}f})"
 
 
+def table(intro: str, header: list[str], rows: list[list[str]]) -> list[str]:
+    """A markdown table after a blank line, its introduction and another blank line."""
+    return ["", *intro.split("\n"), "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(row) + " |" for row in rows)]  # fmt: skip
+
+
 def render(data: dict[str, object]) -> str:
     s1, s2, s3, t1 = data["s1_evaluation"], data["s2_search"], data["s3_training"], data["t1_wall_time"]
     yes = lambda ok: "yes" if ok else "**no**"  # noqa: E731
@@ -87,39 +93,33 @@ def render(data: dict[str, object]) -> str:
                 f"{yes(r['returncode'] == 0 and r['minutes'] <= limit)} |"
             )
     if data["tune"]:
-        lines += [
-            "",
-            "Tuning the offline recipe (`benchmarks/tune_offline.py`; 64-d and full-size MRR@10 of the matryoshka model",
+        lines += table(
+            "Tuning the offline recipe (`benchmarks/tune_offline.py`; 64-d and full-size MRR@10 of the matryoshka model\n"
             "along training, on the offline benchmark):",
-            "",
-            "| variant | steps | s/step | minutes | MRR@10 full | MRR@10 64-d | 64-d retention |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for run in data["tune"]:
-            for point in run["curve"]:
-                lines.append(
-                    f"| {run['label']} | {point['step']} | {run['seconds_per_step']:.2f} | {point['train_minutes']:.1f} | "
-                    f"{point['mrr@10_full']:.3f} | {point['mrr@10_64']:.3f} | {point['retention_64_%']:.1f}% |"
-                )
+            ["variant", "steps", "s/step", "minutes", "MRR@10 full", "MRR@10 64-d", "64-d retention"],
+            [
+                [run["label"], f"{p['step']}", f"{run['seconds_per_step']:.2f}", f"{p['train_minutes']:.1f}",
+                 f"{p['mrr@10_full']:.3f}", f"{p['mrr@10_64']:.3f}", f"{p['retention_64_%']:.1f}%"]
+                for run in data["tune"] for p in run["curve"]
+            ],
+        )  # fmt: skip
     s4 = data["s4_pgvector"]
     if s4:
-        lines += [
-            "",
+        lines += table(
             f"S4, notebook 08's funnel in PostgreSQL as the corpus grows (`benchmarks/s4_pgvector.py`: {s4['engine']}; "
             f"{s4['vectors']}; `maintenance_work_mem` {s4['maintenance_work_mem']}; {s4['queries_timed']} queries, one "
             "at a time; recall@10 against exact full-vector search, beside the exact numpy funnel's at the same shortlist, "
             "and one query's exact full-vector scan in numpy for scale):",
-            "",
-            "| vectors | load (COPY) | HNSW build | table | prefix index | shortlist | ef_search | median ms | p90 ms | recall@10 | exact funnel's recall@10 | numpy exact 384-d scan, ms |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        for size in s4["sizes"]:
-            for r in size["runs"]:
-                lines.append(
-                    f"| {size['vectors']:,} | {size['load_s']:.0f} s | {size['index_build_s']:.0f} s | {size['table_MiB']:.0f} MiB | "
-                    f"{size['prefix_index_MiB']:.0f} MiB | {r['shortlist']} | {r['ef_search']} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} | "
-                    f"{r['recall@10']:.3f} | {r['numpy_exact_funnel_recall@10']:.3f} | {size['numpy_exact_full_search_ms']:.1f} |"
-                )
+            ["vectors", "load (COPY)", "HNSW build", "table", "prefix index", "shortlist", "ef_search", "median ms",
+             "p90 ms", "recall@10", "exact funnel's recall@10", "numpy exact 384-d scan, ms"],
+            [
+                [f"{size['vectors']:,}", f"{size['load_s']:.0f} s", f"{size['index_build_s']:.0f} s",
+                 f"{size['table_MiB']:.0f} MiB", f"{size['prefix_index_MiB']:.0f} MiB", f"{r['shortlist']}",
+                 f"{r['ef_search']}", f"{r['median_ms']:.2f}", f"{r['p90_ms']:.2f}", f"{r['recall@10']:.3f}",
+                 f"{r['numpy_exact_funnel_recall@10']:.3f}", f"{size['numpy_exact_full_search_ms']:.1f}"]
+                for size in s4["sizes"] for r in size["runs"]
+            ],
+        )  # fmt: skip
     lines += ["", f"![Performance]({PLOT.relative_to(README.parent)})", "", END]
     return "\n".join(lines)
 
