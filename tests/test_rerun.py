@@ -72,7 +72,7 @@ def test_run_all_then_every_cell_again_changes_no_saved_file(path, notebook_runs
 
 
 # One bad value for every knob of every parameters cell (a knob: a name the cell assigns, other than
-# the profile, folders and files, and notebook 05's copy of notebook 02's saved recipe).
+# the profile, folders and files, and notebooks 05's and 10's copies of notebook 02's saved recipe).
 BAD = {
     "01": {"MODEL": "'no-such/model'", "EVAL_DIMS": "64", "FOCUS_DIM": "48", "PCA_FIT_TEXTS": "-5", "METRIC": "'mrr'"},
     "02": {
@@ -121,6 +121,15 @@ BAD = {
         "REPEATS": "0",
     },
     "09": {"TOP": "0", "PRESET_DIMS": "64", "RESCORE_MULTIPLIER": "'4'"},
+    "10": {
+        "METRIC": "'mrr'",
+        "LAYERS": "[6, 6]",
+        "EVAL_DIMS": "[384, 100]",
+        "SERVE_LAYERS": "5",
+        "SERVE_DIM": "100",
+        "SPEED_TEXTS": "0",
+        "SPEED_REPEATS": "2.5",
+    },
 }
 NOT_KNOBS = {"PROFILE", "RUN_DIR", "TEST_DIR", "OOD_DIR", "MODEL_DIR", "CHECKPOINT_DIR", "MATRYOSHKA_DIR",
              "CORPUS_EMB", "FULL_INDEX", "CHOICE", "MADE_BY", "MODELS", "RECIPE_DEFAULTS", "RECIPE_02"}  # fmt: skip
@@ -141,7 +150,7 @@ def test_every_knob_of_every_parameters_cell_has_a_bad_value_below():
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         knobs = assigned(nb.cells[parameters_cell(nb)].source) - NOT_KNOBS
-        if path.name.startswith("05"):
+        if path.name.startswith(("05", "10")):
             knobs -= FROM_RECIPE_02  # read from notebook 02's recipe, checked where 02 checks them
         assert knobs == set(BAD[path.name[:2]]), path.name
 
