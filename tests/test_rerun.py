@@ -129,6 +129,7 @@ BAD = {
         "SERVE_DIM": "100",
         "SPEED_TEXTS": "0",
         "SPEED_REPEATS": "2.5",
+        "MAX_STEPS": "0",
     },
 }
 NOT_KNOBS = {"PROFILE", "RUN_DIR", "TEST_DIR", "OOD_DIR", "MODEL_DIR", "CHECKPOINT_DIR", "MATRYOSHKA_DIR",

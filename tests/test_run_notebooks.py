@@ -58,26 +58,3 @@ def test_pages_exist_links_resolve_and_images_are_embedded(tmp_path):
     # re-exporting one notebook keeps the other's page in the index
     runner().export_html(paths[1:], html_dir, "smoke")
     assert re.findall(r'href="([^"]+)"', index.read_text()) == ["01_first.html", "02_second.html"]
-
-
-def test_make_runs_stages_name_every_notebook_once_after_all_it_reads():
-    """Side by side on a CPU (STAGES): every notebook once, and each after every notebook it names as one to run
-    first (the ``made_by`` strings of its code cells), in an earlier stage or earlier in its own lane."""
-    module = runner()
-    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    stages = module.lanes(notebooks, cores=2, gpu=False)
-    order = [path for stage in stages for lane in stage for path in lane]
-    assert sorted(order) == notebooks
-    for s, stage in enumerate(stages):
-        for lane in stage:
-            for i, path in enumerate(lane):
-                before = {p.name[:2] for earlier in stages[:s] for other in earlier for p in other}
-                before |= {p.name[:2] for p in lane[:i]}
-                names = {p.stem for p in notebooks}
-                code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
-                reads = {n[:2] for n in re.findall(r"\b\d\d_[a-z0-9_]+", code) if n in names}
-                assert reads - {path.name[:2]} <= before, (path.name, sorted(reads - before - {path.name[:2]}))
-    assert module.lanes(notebooks, cores=2, gpu=True) == [[[p]] for p in notebooks]  # one GPU: one at a time
-    assert module.lanes(notebooks, cores=1, gpu=False) == [[[p]] for p in notebooks]
-    extra = notebooks + [ROOT / "notebooks" / "99_yours.ipynb"]
-    assert module.lanes(extra, cores=2, gpu=False)[-1] == [[extra[-1]]]  # one STAGES does not name: last, alone

@@ -1,10 +1,8 @@
 """Execute every course notebook in order; save executed copies and HTML pages under runs/<profile>/.
 
 Used by `make run`. The profile comes from MRL_PROFILE, as in the notebooks themselves.
-Arguments, if any, pick notebooks by number prefix and run them one after the other:
-`python tools/run_notebooks.py 06 07`. Without them, on a CPU, notebooks that need nothing of each
-other run side by side (``STAGES``). Prints each notebook's wall time and stops at the first
-failure, naming the cell.
+Arguments, if any, pick notebooks by number prefix: `python tools/run_notebooks.py 06 07`.
+Prints each notebook's wall time and stops at the first failure, naming the cell.
 
 Executed copies go to ``runs/<profile>/notebooks/``; each is also written as a self-contained HTML
 page (plots embedded as data URIs) to ``runs/<profile>/html/``, with an ``index.html`` that links
@@ -14,10 +12,8 @@ the pages in course order, for instructors to publish as they are.
 from __future__ import annotations
 
 import html
-import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,12 +28,6 @@ from nbclient.exceptions import CellExecutionError
 from helpers import get_profile, runs_dir
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-# make run on a CPU: a stage's lanes run at once, each in order and with its share of the cores' threads; a stage
-# starts when the one before it has finished. A notebook reads only what notebooks of earlier stages, or earlier in
-# its own lane, saved (01 builds the split, 02 trains, 03 evaluates; 08 reads 06's choice). Measured on 2 cores:
-# a training step takes 1.33 s on 1 thread against 1.07 s on 2, so two trainings side by side finish in 62% of
-# the time they take one after the other. On a GPU, or with arguments, the notebooks run one after the other.
-STAGES = [[["01"], ["02"]], [["03"]], [["05", "04", "07"], ["10", "06", "08", "09"]]]
 
 
 def notebook_title(nb: nbformat.NotebookNode, fallback: str) -> str:
@@ -103,9 +93,15 @@ def ipc_client(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 3600, allow_
         shutil.rmtree(sockets, ignore_errors=True)
 
 
-def run(paths: list[Path], out_dir: Path) -> bool:
-    """Execute ``paths`` in order in fresh kernels, an executed copy of each in ``out_dir``; False at a failure."""
-    for path in paths:
+def main(only: list[str]) -> int:
+    profile = get_profile()
+    out_dir = runs_dir(profile) / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    total = time.perf_counter()
+    executed = []
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        if only and not path.name.startswith(tuple(only)):
+            continue
         nb = nbformat.read(path, as_version=4)
         start = time.perf_counter()
         try:
@@ -113,55 +109,11 @@ def run(paths: list[Path], out_dir: Path) -> bool:
                 client.execute()  # also records language_info and the widgets' state (notebook 09's HTML page)
         except CellExecutionError as error:
             nbformat.write(nb, out_dir / path.name)
-            print(f"FAILED {path.name}: executed copy with the error in {out_dir / path.name}\n{error}", flush=True)
-            return False
-        nbformat.write(nb, out_dir / path.name)
-        print(f"{path.name}: {time.perf_counter() - start:.0f} s", flush=True)
-    return True
-
-
-def lanes(notebooks: list[Path], cores: int, gpu: bool) -> list[list[list[Path]]]:
-    """The stages to run ``notebooks`` in: ``STAGES`` on a CPU with 2 cores or more, else one notebook per stage;
-    a notebook ``STAGES`` does not name (one you added) runs on its own at the end."""
-    by_prefix = {path.name[:2]: path for path in notebooks}
-    if gpu or cores < 2:
-        return [[[path]] for path in notebooks]
-    named = {prefix for stage in STAGES for lane in stage for prefix in lane}
-    stages = [[[by_prefix[p] for p in lane if p in by_prefix] for lane in stage] for stage in STAGES]
-    stages += [[[path]] for prefix, path in by_prefix.items() if prefix not in named]
-    return [[lane for lane in stage if lane] for stage in stages if any(stage)]
-
-
-def main(argv: list[str]) -> int:
-    profile = get_profile()
-    out_dir = runs_dir(profile) / "notebooks"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    total = time.perf_counter()
-    notebooks = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-    if argv[:1] == ["--lane"]:  # one lane of a stage, started by the stages below
-        by_prefix = {path.name[:2]: path for path in notebooks}
-        return 0 if run([by_prefix[prefix] for prefix in argv[1:]], out_dir) else 1  # in the lane's order
-    if argv:
-        notebooks = [path for path in notebooks if path.name.startswith(tuple(argv))]
-        stages = [[[path]] for path in notebooks]
-    else:
-        import torch
-
-        stages = lanes(notebooks, os.cpu_count() or 1, torch.cuda.is_available())
-    for stage in stages:
-        if len(stage) == 1:
-            ok = run(stage[0], out_dir)
-        else:
-            threads = str(max(1, (os.cpu_count() or 1) // len(stage)))  # more threads than cores spin-wait
-            names = " | ".join(" ".join(path.name[:2] for path in lane) for lane in stage)
-            print(f"side by side, {threads} thread(s) each: {names}", flush=True)
-            env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
-            started = [subprocess.Popen([sys.executable, __file__, "--lane", *(p.name[:2] for p in lane)], env=env)
-                       for lane in stage]  # fmt: skip
-            ok = all([process.wait() == 0 for process in started])  # a failed lane stops; the others finish theirs
-        if not ok:
+            print(f"FAILED {path.name}: executed copy with the error in {out_dir / path.name}\n{error}")
             return 1
-    executed = [out_dir / path.name for path in notebooks]
+        nbformat.write(nb, out_dir / path.name)
+        executed.append(out_dir / path.name)
+        print(f"{path.name}: {time.perf_counter() - start:.0f} s", flush=True)
     index = export_html(executed, runs_dir(profile) / "html", profile.name)
     print(
         f"all notebooks ({profile.name} profile): {time.perf_counter() - total:.0f} s; executed copies in {out_dir}, "
