@@ -1,4 +1,4 @@
-"""Notebook 02's recipe, copied from its cells (tests/test_notebooks.py keeps them equal) for 05 and the script."""
+"""Notebook 02's recipe, copied from its cells (tests/test_notebooks.py keeps them equal) for 05, 10, the script."""
 
 import hashlib
 import json

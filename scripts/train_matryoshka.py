@@ -2,6 +2,7 @@
 
     python scripts/train_matryoshka.py --profile offline
     python scripts/train_matryoshka.py --profile full --loss mnrl     # notebook 05's control
+    python scripts/train_matryoshka.py --profile full --loss 2d       # notebook 10's Matryoshka2dLoss
     torchrun --nproc_per_node 4 scripts/train_matryoshka.py --profile full
     accelerate launch scripts/train_matryoshka.py --profile full
 
@@ -22,7 +23,7 @@ import os
 import sys
 from pathlib import Path
 
-from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss
+from sentence_transformers.sentence_transformer.losses import Matryoshka2dLoss, MatryoshkaLoss
 
 from helpers import get_profile, runs_dir
 from helpers.benchmark import load_benchmark
@@ -34,8 +35,9 @@ from helpers.recipe import RECIPE_DEFAULTS, base_loss_for, save, start_model, tr
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=list(PROFILES), help="default: MRL_PROFILE, else offline/full")
-    parser.add_argument("--loss", choices=["matryoshka", "mnrl"], default="matryoshka",
-                        help="MatryoshkaLoss over MNRL (notebook 02) or plain MNRL (notebook 05's control)")  # fmt: skip
+    parser.add_argument("--loss", choices=["matryoshka", "mnrl", "2d"], default="matryoshka",
+                        help="MatryoshkaLoss over MNRL (notebook 02), plain MNRL (notebook 05's control) or "
+                             "Matryoshka2dLoss (notebook 10)")  # fmt: skip
     parser.add_argument("--dims", type=int, nargs="+", help="Matryoshka dims (default: full + 4 powers of 2)")
     parser.add_argument("--batch-size", type=int, help="rows per step per device")
     parser.add_argument("--learning-rate", type=float)
@@ -57,15 +59,20 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict[s
     knobs = RECIPE_DEFAULTS[profile.name]  # notebook 02's parameters cell
     seed = args.seed or profile.seed
     run_dir = runs_dir(profile)
-    name = "matryoshka" if args.loss == "matryoshka" else "standard"
+    name = {"matryoshka": "matryoshka", "mnrl": "standard", "2d": "matryoshka_2d"}[args.loss]
     model_dir = args.output or run_dir / "models" / name
 
     train_rows, dev, _ = load_benchmark(profile, run_dir)  # --evaluate reports dev: the script tunes
     model = start_model(profile.model, train_rows, args.max_seq_length, args.pca_fit_texts, profile.query_prompt, seed)
     full_dim = model.get_embedding_dimension()
     dims = check_dims(args.dims or matryoshka_dims(full_dim), full_dim, knob="--dims")
-    base_loss = base_loss_for(model, knobs["mini_batch_size"])
-    loss = MatryoshkaLoss(model, base_loss, matryoshka_dims=dims) if args.loss == "matryoshka" else base_loss
+    # AdaptiveLayerLoss (inside Matryoshka2dLoss) cannot wrap the cached MNRL: plain MNRL there (notebook 10)
+    base_loss = base_loss_for(model, None if args.loss == "2d" else knobs["mini_batch_size"])
+    loss = {
+        "matryoshka": lambda: MatryoshkaLoss(model, base_loss, matryoshka_dims=dims),
+        "mnrl": lambda: base_loss,
+        "2d": lambda: Matryoshka2dLoss(model, base_loss, matryoshka_dims=dims, n_dims_per_step=-1),
+    }[args.loss]()  # the one line the variants change
     training_args, recipe = training_arguments(
         model, loss, train_rows, run_dir / "checkpoints" / Path(model_dir).name,
         batch_size=args.batch_size or knobs["batch_size"], learning_rate=args.learning_rate or knobs["learning_rate"],

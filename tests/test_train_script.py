@@ -158,6 +158,8 @@ def test_changed_recipe_starts_afresh_keeps_the_old_checkpoints_and_control_loss
     recipe = recipe_of(tmp_path / "smoke" / "models" / "standard")
     assert recipe["loss"] == "MultipleNegativesRankingLoss" and recipe["matryoshka_dims"] is None
     assert set(control["mrr@10"]) == {384, 256, 128, 64, 32}
+    train(["--profile", "smoke", "--loss", "2d", "--max-steps", "1", "--pca-fit-texts", "0"])  # notebook 10's loss
+    assert recipe_of(tmp_path / "smoke" / "models" / "matryoshka_2d")["loss"] == "Matryoshka2dLoss"
 
 
 @pytest.mark.skipif(shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None, reason="no torchrun")
