@@ -2,6 +2,7 @@
 
 import os
 import sys
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -67,8 +68,7 @@ def runs_dir(profile: Profile) -> Path:
     path = Path(os.environ.get("MRL_RUNS_DIR") or default) / profile.name
     try:
         path.mkdir(parents=True, exist_ok=True)
-        (path / ".write-test").write_bytes(b"")
-        (path / ".write-test").unlink()
+        tempfile.TemporaryFile(dir=path).close()  # a file of its own: torchrun's processes probe at once
     except OSError as error:
         raise PermissionError(f"Cannot write to the runs folder {path} ({error.strerror}); set MRL_RUNS_DIR to a folder "
                               "you can write to, before the setup cell runs.") from None  # fmt: skip
