@@ -28,14 +28,24 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 TRAINING_TIME = re.compile(rb"^- \*\*Training\*\*: [0-9.]+ (seconds|minutes|hours)$", re.MULTILINE)  # model cards
 
 
+DIGESTS: dict[tuple, str] = {}  # (path, inode, size, mtime in ns) -> SHA-256: a file no one wrote is not read again
+
+
 def saved_files(folder: Path) -> dict[str, str]:
-    """Relative path -> SHA-256 of every file under ``folder`` (a model card without its training time)."""
+    """Relative path -> SHA-256 of every file under ``folder`` (a model card without its training time).
+
+    The runs folder holds ~2 GB of checkpoints by notebook 10 and is compared about 40 times: a file whose
+    inode, size and modification time (ns) are unchanged keeps its digest; any write changes the time."""
     digests = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        data = path.read_bytes()
-        if path.name == "README.md" and (path.parent / "modules.json").is_file():
-            data = TRAINING_TIME.sub(b"- **Training**: (wall clock)", data)
-        digests[str(path.relative_to(folder))] = hashlib.sha256(data).hexdigest()
+        stat = path.stat()
+        key = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if key not in DIGESTS:
+            data = path.read_bytes()
+            if path.name == "README.md" and (path.parent / "modules.json").is_file():
+                data = TRAINING_TIME.sub(b"- **Training**: (wall clock)", data)
+            DIGESTS[key] = hashlib.sha256(data).hexdigest()
+        digests[str(path.relative_to(folder))] = DIGESTS[key]
     return digests
 
 

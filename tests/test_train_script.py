@@ -86,7 +86,8 @@ ARGV = [
 def test_interrupted_after_a_checkpoint_resumes_to_the_same_model(tmp_path, monkeypatch, capsys, train_script):
     monkeypatch.setenv("MRL_RUNS_DIR", str(tmp_path))
     train = train_script.main
-    # 192 smoke rows at 48 a step: 4 steps make exactly one epoch (a run that completed); checkpoints at 2 and 4
+    # 192 smoke rows at 48 a step: 4 steps make exactly one epoch (a run that completed); checkpoints at 2 and 4.
+    # (A max_steps that ends mid-epoch would not do: transformers resumes a finished run by one more step.)
     whole = train([*ARGV, "--output", str(tmp_path / "whole")])
     assert whole["global_step"] == 4 and whole["resumed_from"] is None
     with pytest.raises(KeyboardInterrupt):
@@ -107,7 +108,7 @@ def test_interrupted_before_the_first_checkpoint_never_trains_on_top(tmp_path, m
 
     from helpers.recipe import save, start_model, train, training_arguments
 
-    knobs = dict(batch_size=48, learning_rate=1e-4, epochs=1, warmup=0.1, precision="fp32", query_prompt=None,
+    knobs = dict(batch_size=16, learning_rate=1e-4, epochs=1, warmup=0.1, precision="fp32", query_prompt=None,
                  seed=42, pca_fit_texts=0, max_steps=4, save_steps=4)  # fmt: skip
 
     def fresh():
