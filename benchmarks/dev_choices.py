@@ -1,144 +1,210 @@
-"""The dev-split evidence behind the course's defaults (issue 12), one JSON line per variant.
+"""The dev-split evidence behind the course's recipe defaults: notebook 02's recipe with one lever changed.
 
-    python benchmarks/dev_choices.py pca              # the PCA control: fit size, centring
-    python benchmarks/dev_choices.py mrl mrl_rot      # the recipe: with and without the PCA start
-    python benchmarks/dev_choices.py mrl_rot_2e-5 mrl_rotc std
+    python benchmarks/dev_choices.py --list                   # the variants and what each changes
+    python benchmarks/dev_choices.py default batch_64 ...     # train and score each on dev, one JSON line each
+    python benchmarks/dev_choices.py --report                 # the table of every variant against the default
+    python benchmarks/dev_choices.py pca                      # the PCA control: fit size, centring (no training)
 
-Every number is MRR@10 on the offline profile's **dev** split (never test) and, for the record
-only, on the out-of-domain benchmark, at 384/256/128/64/32 dims. Training variants reproduce
-notebook 02's recipe (MNRL in MatryoshkaLoss, batch 32, one epoch over 4,096 triplets) with one
-knob changed. Appends to ``benchmarks/results/dev_choices.jsonl``. About 4 minutes per training
-variant on 2 idle cores.
+Every training variant calls notebook 02's own recipe functions (``helpers.recipe``: ``start_model``,
+``base_loss_for``, ``training_arguments``, ``train``) with the offline profile's values and exactly one
+lever changed: the batch size, the training-set size, the epochs, ``matryoshka_weights``,
+``n_dims_per_step``, the seed (training noise), or a distillation loss. Each model is scored on the
+offline profile's **dev** split only (300 queries, the 10,000-passage corpus; never test, never out of
+domain) at 384/256/128/64/32 dims, and compared with ``default`` query by query: mean difference in
+MRR@10 with a 95% paired-bootstrap interval (``helpers.evaluation.paired_differences``, the course's own).
+Per-query scores are kept in the JSON line, so every interval can be recomputed from the file.
+Appends to ``benchmarks/results/dev_recipe.jsonl``; the TREC run files stay in ``runs/dev_choices/``
+(not committed). About 4 minutes per variant on 2 idle cores at notebook 02's size; a variant with twice
+the steps, twice that.
+
+Earlier choices (the PCA start, the learning rate, the PCA control's fit size) were made on dev by an
+earlier version of this script; its lines are in ``benchmarks/results/dev_choices.jsonl``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
+from pathlib import Path
 
 from _common import RESULTS, quiet
 
+ROOT = Path(__file__).resolve().parent.parent
+OUT = RESULTS / "dev_recipe.jsonl"
 DIMS = [384, 256, 128, 64, 32]
 
+# name -> the one lever it changes from notebook 02's offline recipe (batch 32, 4,096 triplets, 1 epoch,
+# lr 1e-4, MatryoshkaLoss over MNRL with every size weighted 1 at every step, PCA start on 12,000 texts, seed 42)
+VARIANTS: dict[str, dict[str, object]] = {
+    "default": {},
+    "seed_43": {"seed": 43},  # not a lever: how far a second seed moves the same recipe
+    "seed_44": {"seed": 44},
+    "batch_16": {"batch_size": 16},
+    "batch_64": {"batch_size": 64},
+    "batch_128": {"batch_size": 128},
+    "train_8192": {"n_train": 8192},  # twice the triplets, twice the steps
+    "train_16384": {"n_train": 16384},
+    "epochs_2": {"epochs": 2},  # the same 4,096 triplets twice: the compute of train_8192
+    "weights_1-1-1-2-2": {"matryoshka_weights": [1, 1, 1, 2, 2]},  # 64 and 32 dims count twice
+    "weights_1-1-2-4-4": {"matryoshka_weights": [1, 1, 2, 4, 4]},
+    "dims_per_step_1": {"n_dims_per_step": 1},  # one size drawn at random per step
+    "dims_per_step_2": {"n_dims_per_step": 2},
+    # distillation: the pretrained model's full-size similarities (the start model's: the PCA rotation keeps
+    # cosines) as the teacher of every prefix, through MarginMSELoss inside MatryoshkaLoss
+    "distill_only": {"distill": "replace"},  # instead of MNRL
+    "distill_added": {"distill": "add"},  # beside MNRL: a second dataset and loss, so twice the steps
+    "no_pca_start": {"pca_fit_texts": 0},  # earlier choices, re-measurable here
+    "lr_2e-5": {"learning_rate": 2e-5},
+}
 
-def main() -> None:
-    quiet()
-    os.environ.setdefault("MRL_RUNS_DIR", tempfile.mkdtemp(prefix="dev-choices-"))
+
+def trec_dir(profile_name: str) -> Path:
+    """Every variant's TREC files (not committed), which the paired differences are computed from."""
+    return Path(os.environ["MRL_RUNS_DIR"]) / "dev_choices" / profile_name / "dev"
+
+
+def run_variant(name: str, changes: dict[str, object], profile_name: str = "offline") -> dict[str, object]:
+    """Train notebook 02's recipe for the profile with ``changes``, score it on dev, compare it with ``default``."""
     import numpy as np
-    import torch
-    from sentence_transformers import (
-        SentenceTransformer,
-        SentenceTransformerTrainer,
-        SentenceTransformerTrainingArguments,
-    )
-    from sentence_transformers.base.sampler import BatchSamplers
-    from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
-    from sentence_transformers.sentence_transformer.modules import Dense
+    from datasets import DatasetDict
+    from sentence_transformers.sentence_transformer.losses import MarginMSELoss, MatryoshkaLoss
+
+    from helpers import get_profile, runs_dir
+    from helpers.benchmark import load_benchmark
+    from helpers.evaluation import encode, evaluate_embeddings, paired_differences, per_query_from_trec
+    from helpers.recipe import RECIPE_DEFAULTS, base_loss_for, start_model, train, training_arguments
+
+    start = time.time()
+    profile = get_profile(profile_name)
+    profile = replace(profile, n_train=changes.get("n_train", profile.n_train))  # a size: the split is unchanged
+    trec = trec_dir(profile_name)
+    knobs = {**RECIPE_DEFAULTS[profile_name], "epochs": 1, "warmup": 0.1, "pca_fit_texts": 12_000, "seed": 42,
+             **{k: v for k, v in changes.items() if k in ("batch_size", "learning_rate", "epochs", "pca_fit_texts", "seed")}}  # fmt: skip
+    scratch = Path(tempfile.mkdtemp(prefix="dev-choices-"))
+    try:
+        folder = runs_dir(replace(profile, name=f"dev_choices/{profile_name}_{profile.n_train}"))
+        train_rows, dev, _ = load_benchmark(profile, folder)
+        model = start_model(profile.model, train_rows, None, knobs["pca_fit_texts"], None, knobs["seed"])
+        base_loss = base_loss_for(model, knobs["mini_batch_size"])
+        matryoshka = {k: changes[k] for k in ("matryoshka_weights", "n_dims_per_step") if k in changes}
+        loss = MatryoshkaLoss(model, base_loss, matryoshka_dims=DIMS, **matryoshka)  # notebook 02's loss line
+        rows = train_rows
+        if "distill" in changes:  # the teacher: the start model's full-size cosine margins, before any step
+            q, p, n = (encode(model, train_rows[c]) for c in ("query", "positive", "negative"))
+            margins = np.sum(q * p, axis=1) - np.sum(q * n, axis=1)  # unit vectors: dot products are cosines
+            distill = MatryoshkaLoss(model, MarginMSELoss(model), matryoshka_dims=DIMS)
+            labelled = train_rows.add_column("label", margins.astype(float).tolist())
+            if changes["distill"] == "replace":
+                rows, loss = labelled, distill
+            else:
+                rows, loss = DatasetDict(mnrl=train_rows, distill=labelled), {"mnrl": loss, "distill": distill}
+        args, recipe = training_arguments(
+            model, loss if not isinstance(loss, dict) else loss["mnrl"], train_rows, scratch,
+            batch_size=knobs["batch_size"], learning_rate=knobs["learning_rate"], epochs=knobs["epochs"],
+            warmup=knobs["warmup"], precision=knobs["precision"], query_prompt=None, seed=knobs["seed"],
+            pca_fit_texts=knobs["pca_fit_texts"],
+        )  # fmt: skip
+        args.disable_tqdm, args.save_strategy = True, "no"  # no checkpoints: a variant is trained once
+        trainer, output, _ = train(model, loss, rows, args)
+        train_s = time.time() - start
+        queries, corpus = encode(model, list(dev.queries.values())), encode(model, list(dev.corpus.values()))
+        table = evaluate_embeddings(queries, corpus, dev, DIMS, name, out_dir=trec).set_index("dim")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    result = {
+        "variant": name,
+        "changes": changes,
+        "steps": trainer.state.global_step,
+        "train_s": round(train_s),
+        "s_per_step": round(output.metrics["train_runtime"] / trainer.state.global_step, 3),
+        "dev": {int(d): round(float(v), 4) for d, v in table["mrr@10"].items()},
+        "recipe": {k: v for k, v in recipe.items() if k not in ("checkpoint_dir",)},
+        "per_query": {d: per_query_from_trec(trec, name, d).round(4).tolist() for d in DIMS},
+        "profile": profile_name,
+    }
+    if name != "default" and (trec / "run_default_dim384.txt").is_file():
+        diff = paired_differences(trec, [(name, d, "default", d) for d in DIMS])
+        result["vs_default"] = {int(r.dim): [round(r.diff, 4), round(r.ci_low, 4), round(r.ci_high, 4)]
+                                for r in diff.itertuples()}  # fmt: skip
+    return result
+
+
+def pca_variants() -> None:
+    """The PCA control on the pretrained model: fit size and centring (issue 12's evidence), appended as before."""
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
     from sklearn.decomposition import PCA
 
     from helpers import get_profile, runs_dir
-    from helpers.benchmark import load_benchmark, load_ood_benchmark, training_texts
+    from helpers.benchmark import load_benchmark, training_texts
     from helpers.evaluation import encode, evaluate_embeddings
-    from helpers.recipe import RECIPE_DEFAULTS, start_model
     from helpers.sources import model_path
 
-    def load_model(name):
-        return SentenceTransformer(model_path(name))
-
     profile = get_profile("offline")
-    run_dir = runs_dir(profile)
-    splits = load_benchmark(profile, run_dir)
-    ood = load_ood_benchmark(profile, run_dir)
+    splits = load_benchmark(profile, runs_dir(replace(profile, name="dev_choices/offline_4096")))
+    model = SentenceTransformer(model_path(profile.model))
+    q, c = encode(model, list(splits.dev.queries.values())), encode(model, list(splits.dev.corpus.values()))
+    for n in (1024, 4096, 12_000):
+        fq, fp = training_texts(splits.train, n, seed=42)
+        pca = PCA(random_state=0).fit(np.vstack([encode(model, fq), encode(model, fp)]))
+        for centre in (False, True):
+            rotate = pca.transform if centre else (lambda x: x @ pca.components_.T)  # noqa: B023
+            table = evaluate_embeddings(rotate(q), rotate(c), splits.dev, DIMS, "x")
+            line = {"label": "baseline_pca", "fit_texts": n, "centre": centre,
+                    "dev": {int(d): round(float(v), 4) for d, v in zip(table["dim"], table["mrr@10"], strict=True)}}  # fmt: skip
+            with (RESULTS / "dev_choices.jsonl").open("a") as handle:
+                handle.write(json.dumps(line) + "\n")
+            print(json.dumps(line), flush=True)
 
-    def evaluate(model, label, **extra):
-        result = {"label": label, **extra}
-        embeddings = {}
-        for name, bench in (("dev", splits.dev), ("ood", ood)):
-            q, c = encode(model, list(bench.queries.values())), encode(model, list(bench.corpus.values()))
-            table = evaluate_embeddings(q, c, bench, DIMS, label)
-            result[name] = {int(d): round(float(v), 4) for d, v in zip(table["dim"], table["mrr@10"], strict=True)}
-            embeddings[name] = (q, c, bench)
-        return result, embeddings
 
-    def log(result):
-        print(json.dumps(result), flush=True)
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        with (RESULTS / "dev_choices.jsonl").open("a") as handle:
-            handle.write(json.dumps(result) + "\n")
+def report() -> str:
+    """A markdown table: each variant's dev MRR@10 and its difference from ``default`` with the interval."""
+    lines = [json.loads(line) for line in OUT.read_text().splitlines() if line.strip()]
+    latest = {line["variant"]: line for line in lines}  # a variant run again: its newest line
+    header = ["variant", "steps", "train min", *(f"dev {d}" for d in DIMS), "vs default at 64 (95% CI)",
+              "vs default at 32 (95% CI)"]  # fmt: skip
+    rows = []
+    for name in [v for v in VARIANTS if v in latest] + [v for v in latest if v not in VARIANTS]:
+        line = latest[name]
+        vs = line.get("vs_default", {})
+        cells = ["" if str(d) not in vs else "{:+.3f} ({:+.3f} to {:+.3f})".format(*vs[str(d)]) for d in (64, 32)]
+        rows.append([name, str(line["steps"]), f"{line['train_s'] / 60:.1f}",
+                     *(f"{line['dev'][str(d)]:.3f}" for d in DIMS), *cells])  # fmt: skip
+    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+                      *("| " + " | ".join(r) + " |" for r in rows)])  # fmt: skip
 
-    def pca_variants(model, embeddings, label, fit_sizes, centres):
-        for n in fit_sizes:
-            fq, fp = training_texts(splits.train, n, seed=42)
-            pca = PCA(random_state=0).fit(np.vstack([encode(model, fq), encode(model, fp)]))
-            for centre in centres:
-                result = {"label": f"{label}_pca", "fit_texts": n, "centre": centre}
-                for name, (q, c, bench) in embeddings.items():
-                    rotate = pca.transform if centre else (lambda x: x @ pca.components_.T)  # noqa: B023
-                    table = evaluate_embeddings(rotate(q), rotate(c), bench, DIMS, "x")
-                    result[name] = {
-                        int(d): round(float(v), 4) for d, v in zip(table["dim"], table["mrr@10"], strict=True)
-                    }
-                log(result)
 
-    def train(label, mrl=True, rotate=False, lr=1e-4, weights=None):
-        start = time.time()
-        model = start_model(profile.model, splits.train, None, 0, None, 42)  # notebook 02's start, rotation below
-        if rotate:
-            fq, fp = training_texts(splits.train, 12_000, seed=42)
-            pca = PCA(random_state=0).fit(np.vstack([encode(model, fq), encode(model, fp)]))
-            axes = torch.tensor(pca.components_, dtype=torch.float32)
-            bias = torch.tensor(-(pca.components_ @ pca.mean_), dtype=torch.float32) if rotate == "centre" else None
-            layer = Dense(
-                384,
-                384,
-                bias=bias is not None,
-                activation_function=torch.nn.Identity(),
-                init_weight=axes,
-                init_bias=bias,
-            )
-            model.insert(len(model) - 1, layer)
-        base = MultipleNegativesRankingLoss(model)
-        loss = MatryoshkaLoss(model, base, matryoshka_dims=DIMS, matryoshka_weights=weights) if mrl else base
-        args = SentenceTransformerTrainingArguments(
-            output_dir=tempfile.mkdtemp(),
-            num_train_epochs=1,
-            per_device_train_batch_size=RECIPE_DEFAULTS["offline"]["batch_size"],
-            learning_rate=lr,
-            warmup_steps=0.1,
-            batch_sampler=BatchSamplers.NO_DUPLICATES,
-            save_strategy="no",
-            seed=42,
-            data_seed=42,
-            report_to="none",
-            use_cpu=True,
-            disable_tqdm=True,
-        )
-        SentenceTransformerTrainer(model=model, args=args, train_dataset=splits.train, loss=loss).train()
-        result, embeddings = evaluate(
-            model, label, mrl=mrl, rotate=rotate, lr=lr, weights=weights, train_s=round(time.time() - start)
-        )
-        log(result)
-        return model, embeddings
-
-    variants = {
-        "mrl": lambda: train("mrl"),
-        "mrl_rot": lambda: train("mrl_rot", rotate=True),
-        "mrl_rotc": lambda: train("mrl_rotc", rotate="centre"),
-        "mrl_rot_2e-5": lambda: train("mrl_rot_2e-5", rotate=True, lr=2e-5),
-        "mrl_rot_w": lambda: train("mrl_rot_w", rotate=True, weights=[1, 1, 1, 2, 2]),
-        "std": lambda: train("std", mrl=False),
-    }
-    for name in sys.argv[1:]:
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("variants", nargs="*", help=f"any of {', '.join(VARIANTS)}, or pca")
+    parser.add_argument("--list", action="store_true", help="print the variants and what each changes")
+    parser.add_argument("--report", action="store_true", help="print the table of results against default")
+    parser.add_argument("--profile", default="offline", help="smoke: the tests' tiny run of the same code")
+    args = parser.parse_args()
+    quiet()
+    if args.list:
+        print("\n".join(f"{name}: {changes or 'notebook 02 offline recipe'}" for name, changes in VARIANTS.items()))
+    if args.report:
+        print(report())
+    unknown = [v for v in args.variants if v not in VARIANTS and v != "pca"]
+    if unknown:
+        sys.exit(f"unknown variant(s) {unknown}; --list shows them")
+    os.environ.setdefault("MRL_RUNS_DIR", str(ROOT / "runs"))
+    for name in args.variants:
         if name == "pca":
-            model = load_model(profile.model)
-            result, embeddings = evaluate(model, "baseline")
-            log(result)
-            pca_variants(model, embeddings, "baseline", fit_sizes=(1024, 4096, 12_000), centres=(False, True))
-        else:
-            variants[name]()
+            pca_variants()
+            continue
+        result = run_variant(name, VARIANTS[name], args.profile)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        with OUT.open("a") as handle:
+            handle.write(json.dumps(result) + "\n")
+        print(json.dumps({k: v for k, v in result.items() if k != "per_query"}), flush=True)
 
 
 if __name__ == "__main__":

@@ -78,3 +78,27 @@ def test_s4_pgvector_on_a_tiny_corpus(tmp_path):
         assert r["median_ms"] > 0
         assert 0.5 <= r["recall@10"] <= r["numpy_exact_funnel_recall@10"] + 0.05  # the index, at most noise above exact
     assert "pgvector 0.8" in line["engine"]
+
+
+def test_dev_choices_trains_notebook_02s_recipe_with_one_lever_changed_and_scores_it_on_dev(tmp_path):
+    """Issue 21's study on the smoke data: two variants, dev only, the interval recomputable from the file."""
+    import numpy as np
+
+    env = {**os.environ, "MRL_BENCH_RESULTS": str(tmp_path), "MRL_RUNS_DIR": str(tmp_path / "runs"),
+           "HF_HUB_OFFLINE": "1"}  # fmt: skip
+    script = [sys.executable, str(BENCH / "dev_choices.py"), "--profile", "smoke"]
+    done = subprocess.run([*script, "default", "weights_1-1-1-2-2"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    default, weighted = (json.loads(line) for line in (tmp_path / "dev_recipe.jsonl").read_text().splitlines())
+    assert default["recipe"]["n_train"] == 192 and default["recipe"]["batch_size"] == 16 and default["steps"] == 12
+    assert weighted["changes"] == {"matryoshka_weights": [1, 1, 1, 2, 2]} and "vs_default" not in default
+    for line in (default, weighted):
+        assert line["profile"] == "smoke" and set(line["dev"]) == {"384", "256", "128", "64", "32"}
+        scores = {d: np.array(s) for d, s in line["per_query"].items()}
+        assert all(len(s) == 12 for s in scores.values())  # the smoke dev split's queries, not test's 24
+        assert all(abs(scores[d].mean() - line["dev"][d]) < 1e-3 for d in scores)
+    diff, low, high = weighted["vs_default"]["32"]
+    expected = np.mean(np.array(weighted["per_query"]["32"]) - np.array(default["per_query"]["32"]))
+    assert abs(diff - expected) < 1e-3 and low <= diff <= high
+    table = subprocess.run([*script, "--report"], env=env, capture_output=True, text=True).stdout
+    assert table.splitlines()[2].startswith("| default | 12 |") and "| weights_1-1-1-2-2 | 12 |" in table
