@@ -104,6 +104,9 @@ def train(model, loss, train_rows, args, callbacks=None):
         print(f"{resume} was cut off while being written: removed, resuming from the one before.")
         shutil.rmtree(resume)
         resume = get_last_checkpoint(str(folder))
+    if resume and json.loads((Path(resume) / "trainer_state.json").read_text())["global_step"] >= args.max_steps > 0:
+        # done at max_steps: transformers would train one step more, but not when these rows make an epoch that is over
+        train_rows = train_rows.select(range(min(len(train_rows), args.max_steps * args.train_batch_size * args.world_size)))  # fmt: skip
     if resume is None and getattr(model, "course_training_started", False):
         raise RuntimeError("This model was changed by a training run that stopped before its first checkpoint; run the "
                            "start_model cell again (it reloads the pretrained model), then this cell.")  # fmt: skip

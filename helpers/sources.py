@@ -112,11 +112,8 @@ def wordnet_rows(folder: Path | None = None, negatives: int = 3) -> Iterator[dic
 
 CHEAT, CHEAT_SDIST, SHEETS_DIR = "cheat==2.5.1", "cheat-2.5.1.tar.gz", "cheat-2.5.1/cheat/cheatsheets/"
 CHEAT_SHA256 = "c537c0ead9f4cb47f0861818a36ce8f6fc844cd7fc2879479dfbb29a335f2ec6"
-VERBS = (  # a comment names a task when it reads "To <task>" or starts with one of these verbs ("List ...")
-    "add|apply|change|check|clone|compress|connect|convert|copy|create|decompress|delete|disable|display|download|edit|"
-    "enable|extract|find|get|install|kill|list|make|mount|open|print|remove|rename|restart|restore|run|search|send|set|"
-    "show|sort|start|stop|uninstall|unmount|update|upgrade|view"
-)
+# a comment names a task when it reads "To <task>" or starts with one of these verbs ("List ...")
+VERBS = "add|apply|change|check|clone|compress|connect|convert|copy|create|decompress|delete|disable|display|download|edit|enable|extract|find|get|install|kill|list|make|mount|open|print|remove|rename|restart|restore|run|search|send|set|show|sort|start|stop|uninstall|unmount|update|upgrade|view"
 TASK = re.compile(rf"^#+\s*(?:to\s+)?(?P<task>(?:(?<=to )\w|(?:{VERBS})\b).+?)[\s:.]*$", re.IGNORECASE)
 
 

@@ -73,7 +73,7 @@ ARGV = [
     "--profile",
     "smoke",
     "--batch-size",
-    "48",
+    "16",
     "--max-steps",
     "4",
     "--save-steps",
@@ -86,8 +86,8 @@ ARGV = [
 def test_interrupted_after_a_checkpoint_resumes_to_the_same_model(tmp_path, monkeypatch, capsys, train_script):
     monkeypatch.setenv("MRL_RUNS_DIR", str(tmp_path))
     train = train_script.main
-    # 192 smoke rows at 48 a step: 4 steps make exactly one epoch (a run that completed); checkpoints at 2 and 4.
-    # (A max_steps that ends mid-epoch would not do: transformers resumes a finished run by one more step.)
+    # 4 steps of 16 of the 192 smoke rows: max_steps ends the run mid-epoch (notebook 10's offline case, where
+    # transformers alone would resume a finished run with one step more); checkpoints at 2 and 4
     whole = train([*ARGV, "--output", str(tmp_path / "whole")])
     assert whole["global_step"] == 4 and whole["resumed_from"] is None
     with pytest.raises(KeyboardInterrupt):
