@@ -27,7 +27,7 @@ from helpers.sources import model_path
 # Defined in notebook 02: the recipe's knobs per profile, chosen on the dev split (benchmarks/dev_choices.py)
 RECIPE_DEFAULTS = {
     "full": {"batch_size": 64, "learning_rate": 2e-5, "mini_batch_size": 32, "precision": "auto"},
-    "offline": {"batch_size": 32, "learning_rate": 1e-4, "mini_batch_size": None, "precision": "fp32"},
+    "offline": {"batch_size": 64, "learning_rate": 1e-4, "mini_batch_size": None, "precision": "fp32"},
     "smoke": {"batch_size": 16, "learning_rate": 1e-4, "mini_batch_size": None, "precision": "fp32"},
 }
 
