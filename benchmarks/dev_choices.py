@@ -4,6 +4,7 @@
     python benchmarks/dev_choices.py default batch_64 ...     # train and score each on dev, one JSON line each
     python benchmarks/dev_choices.py --report                 # the table of every variant against the default
     python benchmarks/dev_choices.py pca                      # the PCA control: fit size, centring (no training)
+    python benchmarks/dev_choices.py --split test default batch_64 ...   # once, after choosing: does it hold on test?
 
 Every training variant calls notebook 02's own recipe functions (``helpers.recipe``: ``start_model``,
 ``base_loss_for``, ``training_arguments``, ``train``) with the offline profile's values and exactly one
@@ -16,6 +17,13 @@ Per-query scores are kept in the JSON line, so every interval can be recomputed 
 Appends to ``benchmarks/results/dev_recipe.jsonl``; the TREC run files stay in ``runs/dev_choices/``
 (not committed). About 4 minutes per variant on 2 idle cores at notebook 02's size; a variant with twice
 the steps, twice that.
+
+``default`` is the recipe the study started from (offline: batch 32), not whatever notebook 02 adopted
+afterwards (batch 64, the study's winner), so every line in the file is compared with the same model.
+
+``--split test`` is the confirmation, run once after the choice was made: the adopted lever and the default
+it replaced, scored on **test** instead of dev (lines in ``benchmarks/results/dev_recipe_test.jsonl``, never
+read by any choice). A lever that won on dev can still be noise on test; the README reports which.
 
 Earlier choices (the PCA start, the learning rate, the PCA control's fit size) were made on dev by an
 earlier version of this script; its lines are in ``benchmarks/results/dev_choices.jsonl``.
@@ -39,8 +47,10 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = RESULTS / "dev_recipe.jsonl"
 DIMS = [384, 256, 128, 64, 32]
 
-# name -> the one lever it changes from notebook 02's offline recipe (batch 32, 4,096 triplets, 1 epoch,
-# lr 1e-4, MatryoshkaLoss over MNRL with every size weighted 1 at every step, PCA start on 12,000 texts, seed 42)
+# name -> the one lever it changes from notebook 02's offline recipe as the study found it (batch 32, 4,096 triplets,
+# 1 epoch, lr 1e-4, MatryoshkaLoss over MNRL with every size weighted 1 at every step, PCA start on 12,000 texts,
+# seed 42)
+STUDY_START = {"offline": {"batch_size": 32}}  # notebook 02 has trained at batch 64 since the study chose it
 VARIANTS: dict[str, dict[str, object]] = {
     "default": {},
     "seed_43": {"seed": 43},  # not a lever: how far a second seed moves the same recipe
@@ -73,13 +83,18 @@ VARIANTS: dict[str, dict[str, object]] = {
 }
 
 
-def trec_dir(profile_name: str) -> Path:
+def results_file(split: str) -> Path:
+    """The study's lines: dev (the choices) or test (the one confirmation afterwards)."""
+    return OUT if split == "dev" else RESULTS / f"dev_recipe_{split}.jsonl"
+
+
+def trec_dir(profile_name: str, split: str = "dev") -> Path:
     """Every variant's TREC files (not committed), which the paired differences are computed from."""
-    return Path(os.environ["MRL_RUNS_DIR"]) / "dev_choices" / profile_name / "dev"
+    return Path(os.environ["MRL_RUNS_DIR"]) / "dev_choices" / profile_name / split
 
 
-def run_variant(name: str, changes: dict[str, object], profile_name: str = "offline") -> dict[str, object]:
-    """Train notebook 02's recipe for the profile with ``changes``, score it on dev, compare it with ``default``."""
+def run_variant(name: str, changes: dict[str, object], profile_name: str = "offline", split: str = "dev") -> dict:
+    """Train notebook 02's recipe for the profile with ``changes``, score it on ``split``, compare it with ``default``."""
     import numpy as np
     from datasets import DatasetDict
     from sentence_transformers.sentence_transformer.losses import MarginMSELoss, MatryoshkaLoss
@@ -92,13 +107,14 @@ def run_variant(name: str, changes: dict[str, object], profile_name: str = "offl
     start = time.time()
     profile = get_profile(profile_name)
     profile = replace(profile, n_train=changes.get("n_train", profile.n_train))  # a size: the split is unchanged
-    trec = trec_dir(profile_name)
-    knobs = {**RECIPE_DEFAULTS[profile_name], "epochs": 1, "warmup": 0.1, "pca_fit_texts": 12_000, "seed": 42,
+    trec = trec_dir(profile_name, split)
+    knobs = {**RECIPE_DEFAULTS[profile_name], **STUDY_START.get(profile_name, {}), "epochs": 1, "warmup": 0.1, "pca_fit_texts": 12_000, "seed": 42,
              **{k: v for k, v in changes.items() if k in ("batch_size", "learning_rate", "epochs", "pca_fit_texts", "seed")}}  # fmt: skip
     scratch = Path(tempfile.mkdtemp(prefix="dev-choices-"))
     try:
         folder = runs_dir(replace(profile, name=f"dev_choices/{profile_name}_{profile.n_train}"))
-        train_rows, dev, _ = load_benchmark(profile, folder)
+        train_rows, dev, test = load_benchmark(profile, folder)
+        scored = {"dev": dev, "test": test}[split]
         model = start_model(profile.model, train_rows, None, knobs["pca_fit_texts"], None, knobs["seed"])
         base_loss = base_loss_for(model, knobs["mini_batch_size"])
         matryoshka = {k: changes[k] for k in ("matryoshka_weights", "n_dims_per_step") if k in changes}
@@ -122,8 +138,8 @@ def run_variant(name: str, changes: dict[str, object], profile_name: str = "offl
         args.disable_tqdm, args.save_strategy = True, "no"  # no checkpoints: a variant is trained once
         trainer, output, _ = train(model, loss, rows, args)
         train_s = time.time() - start
-        queries, corpus = encode(model, list(dev.queries.values())), encode(model, list(dev.corpus.values()))
-        table = evaluate_embeddings(queries, corpus, dev, DIMS, name, out_dir=trec).set_index("dim")
+        queries, corpus = encode(model, list(scored.queries.values())), encode(model, list(scored.corpus.values()))
+        table = evaluate_embeddings(queries, corpus, scored, DIMS, name, out_dir=trec).set_index("dim")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     result = {
@@ -132,7 +148,7 @@ def run_variant(name: str, changes: dict[str, object], profile_name: str = "offl
         "steps": trainer.state.global_step,
         "train_s": round(train_s),
         "s_per_step": round(output.metrics["train_runtime"] / trainer.state.global_step, 3),
-        "dev": {int(d): round(float(v), 4) for d, v in table["mrr@10"].items()},
+        split: {int(d): round(float(v), 4) for d, v in table["mrr@10"].items()},
         "recipe": {k: v for k, v in recipe.items() if k not in ("checkpoint_dir",)},
         "per_query": {d: per_query_from_trec(trec, name, d).round(4).tolist() for d in DIMS},
         "profile": profile_name,
@@ -177,7 +193,7 @@ SEEDS |= {f"{lever}{tail}": lever for lever in ("batch_64", "weights_1-1-2-4-4",
           "train_16384") for tail in ("", "_seed_43", "_seed_44")}  # fmt: skip
 
 
-def seed_averaged(latest: dict[str, dict]) -> list[list[str]]:
+def seed_averaged(latest: dict[str, dict], split: str = "dev") -> list[list[str]]:
     """Rows for the levers trained at several seeds: per-query scores averaged over the seeds both have, the
     lever minus the default, with a 95% paired-bootstrap interval over queries (training noise averaged down)."""
     import numpy as np
@@ -204,11 +220,11 @@ def seed_averaged(latest: dict[str, dict]) -> list[list[str]]:
     return rows
 
 
-def report() -> str:
-    """A markdown table: each variant's dev MRR@10 and its difference from ``default`` with the interval."""
-    lines = [json.loads(line) for line in OUT.read_text().splitlines() if line.strip()]
+def report(split: str = "dev") -> str:
+    """A markdown table: each variant's MRR@10 on ``split`` and its difference from ``default`` with the interval."""
+    lines = [json.loads(line) for line in results_file(split).read_text().splitlines() if line.strip()]
     latest = {line["variant"]: line for line in lines}  # a variant run again: its newest line
-    header = ["variant", "steps", "train min", *(f"dev {d}" for d in DIMS), "vs default at 64 (95% CI)",
+    header = ["variant", "steps", "train min", *(f"{split} {d}" for d in DIMS), "vs default at 64 (95% CI)",
               "vs default at 32 (95% CI)"]  # fmt: skip
     rows = []
     for name in [v for v in VARIANTS if v in latest] + [v for v in latest if v not in VARIANTS]:
@@ -216,11 +232,11 @@ def report() -> str:
         vs = line.get("vs_default", {})
         cells = ["" if str(d) not in vs else "{:+.3f} ({:+.3f} to {:+.3f})".format(*vs[str(d)]) for d in (64, 32)]
         rows.append([name, str(line["steps"]), f"{line['train_s'] / 60:.1f}",
-                     *(f"{line['dev'][str(d)]:.3f}" for d in DIMS), *cells])  # fmt: skip
-    averaged = ["lever", "seeds", *(f"dev {d}: lever vs default, mean over seeds (95% CI)" for d in (384, 64, 32))]
+                     *(f"{line[split][str(d)]:.3f}" for d in DIMS), *cells])  # fmt: skip
+    averaged = ["lever", "seeds", *(f"{split} {d}: lever vs default, mean over seeds (95% CI)" for d in (384, 64, 32))]
     markdown = lambda head, body: ["| " + " | ".join(head) + " |", "|" + "---|" * len(head),  # noqa: E731
                                    *("| " + " | ".join(r) + " |" for r in body)]  # fmt: skip
-    return "\n".join([*markdown(header, rows), "", *markdown(averaged, seed_averaged(latest))])
+    return "\n".join([*markdown(header, rows), "", *markdown(averaged, seed_averaged(latest, split))])
 
 
 def main() -> None:
@@ -229,12 +245,14 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="print the variants and what each changes")
     parser.add_argument("--report", action="store_true", help="print the table of results against default")
     parser.add_argument("--profile", default="offline", help="smoke: the tests' tiny run of the same code")
+    parser.add_argument("--split", default="dev", choices=["dev", "test"],
+                        help="test: the confirmation, once the choice is made on dev")  # fmt: skip
     args = parser.parse_args()
     quiet()
     if args.list:
         print("\n".join(f"{name}: {changes or 'notebook 02 offline recipe'}" for name, changes in VARIANTS.items()))
     if args.report:
-        print(report())
+        print(report(args.split))
     unknown = [v for v in args.variants if v not in VARIANTS and v != "pca"]
     if unknown:
         sys.exit(f"unknown variant(s) {unknown}; --list shows them")
@@ -243,9 +261,9 @@ def main() -> None:
         if name == "pca":
             pca_variants()
             continue
-        result = run_variant(name, VARIANTS[name], args.profile)
+        result = run_variant(name, VARIANTS[name], args.profile, args.split)
         RESULTS.mkdir(parents=True, exist_ok=True)
-        with OUT.open("a") as handle:
+        with results_file(args.split).open("a") as handle:
             handle.write(json.dumps(result) + "\n")
         print(json.dumps({k: v for k, v in result.items() if k != "per_query"}), flush=True)
 

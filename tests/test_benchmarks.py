@@ -102,3 +102,10 @@ def test_dev_choices_trains_notebook_02s_recipe_with_one_lever_changed_and_score
     assert abs(diff - expected) < 1e-3 and low <= diff <= high
     table = subprocess.run([*script, "--report"], env=env, capture_output=True, text=True).stdout
     assert table.splitlines()[2].startswith("| default | 12 |") and "| weights_1-1-1-2-2 | 12 |" in table
+    # the confirmation afterwards: the same recipe scored on test, into its own file, never into the dev lines
+    done = subprocess.run([*script, "--split", "test", "default"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (confirmed,) = (json.loads(line) for line in (tmp_path / "dev_recipe_test.jsonl").read_text().splitlines())
+    assert "dev" not in confirmed and all(len(s) == 24 for s in confirmed["per_query"].values())  # test's 24 queries
+    assert confirmed["recipe"] == default["recipe"]
+    assert len((tmp_path / "dev_recipe.jsonl").read_text().splitlines()) == 2  # the dev lines untouched
