@@ -53,6 +53,7 @@ DIMS = [384, 256, 128, 64, 32]
 STUDY_START = {"offline": {"batch_size": 32}}  # notebook 02 has trained at batch 64 since the study chose it
 VARIANTS: dict[str, dict[str, object]] = {
     "default": {},
+    "pretrained": {"train": False},  # not a lever: the model before any step, whose full size a 64-d prefix is held to
     "seed_43": {"seed": 43},  # not a lever: how far a second seed moves the same recipe
     "seed_44": {"seed": 44},
     "batch_16": {"batch_size": 16},
@@ -97,12 +98,14 @@ def run_variant(name: str, changes: dict[str, object], profile_name: str = "offl
     """Train notebook 02's recipe for the profile with ``changes``, score it on ``split``, compare it with ``default``."""
     import numpy as np
     from datasets import DatasetDict
+    from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.losses import MarginMSELoss, MatryoshkaLoss
 
     from helpers import get_profile, runs_dir
     from helpers.benchmark import load_benchmark
-    from helpers.evaluation import encode, evaluate_embeddings, paired_differences, per_query_from_trec
+    from helpers.evaluation import encode, evaluate_embeddings, per_query_from_trec
     from helpers.recipe import RECIPE_DEFAULTS, base_loss_for, start_model, train, training_arguments
+    from helpers.sources import model_path
 
     start = time.time()
     profile = get_profile(profile_name)
@@ -115,6 +118,9 @@ def run_variant(name: str, changes: dict[str, object], profile_name: str = "offl
         folder = runs_dir(replace(profile, name=f"dev_choices/{profile_name}_{profile.n_train}"))
         train_rows, dev, test = load_benchmark(profile, folder)
         scored = {"dev": dev, "test": test}[split]
+        if changes.get("train") is False:
+            return score_only(name, changes, SentenceTransformer(model_path(profile.model)), scored, trec, split,
+                              profile_name, start)  # fmt: skip
         model = start_model(profile.model, train_rows, None, knobs["pca_fit_texts"], None, knobs["seed"])
         base_loss = base_loss_for(model, knobs["mini_batch_size"])
         matryoshka = {k: changes[k] for k in ("matryoshka_weights", "n_dims_per_step") if k in changes}
@@ -153,11 +159,45 @@ def run_variant(name: str, changes: dict[str, object], profile_name: str = "offl
         "per_query": {d: per_query_from_trec(trec, name, d).round(4).tolist() for d in DIMS},
         "profile": profile_name,
     }
+    return with_differences(result, trec)
+
+
+def score_only(name, changes, model, scored, trec, split, profile_name, start) -> dict[str, object]:
+    """A model scored as it is, with no training step: the pretrained reference row."""
+    from helpers.evaluation import encode, evaluate_embeddings, per_query_from_trec
+
+    queries, corpus = encode(model, list(scored.queries.values())), encode(model, list(scored.corpus.values()))
+    table = evaluate_embeddings(queries, corpus, scored, DIMS, name, out_dir=trec).set_index("dim")
+    result = {"variant": name, "changes": changes, "steps": 0, "train_s": round(time.time() - start),
+              split: {int(d): round(float(v), 4) for d, v in table["mrr@10"].items()}, "recipe": {},
+              "per_query": {d: per_query_from_trec(trec, name, d).round(4).tolist() for d in DIMS},
+              "profile": profile_name}  # fmt: skip
+    return with_differences(result, trec)
+
+
+def with_differences(result: dict, trec: Path) -> dict:
+    """Add the paired differences from ``default`` at each size, when ``default`` has been scored."""
+    from helpers.evaluation import paired_differences
+
+    name = result["variant"]
     if name != "default" and (trec / "run_default_dim384.txt").is_file():
         diff = paired_differences(trec, [(name, d, "default", d) for d in DIMS])
         result["vs_default"] = {int(r.dim): [round(r.diff, 4), round(r.ci_low, 4), round(r.ci_high, 4)]
                                 for r in diff.itertuples()}  # fmt: skip
     return result
+
+
+def vs_pretrained_full(line: dict, latest: dict[str, dict], dim: str = "64") -> str:
+    """The variant's ``dim`` prefix minus the pretrained model at full size, query by query, 95% interval."""
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    if "pretrained" not in latest or line["variant"] == "pretrained":
+        return ""
+    x, y = np.array(line["per_query"][dim]), np.array(latest["pretrained"]["per_query"][str(max(DIMS))])
+    ci = bootstrap((x, y), lambda x, y, axis: np.mean(x - y, axis=axis), paired=True, vectorized=True,
+                   n_resamples=10_000, rng=np.random.default_rng(0)).confidence_interval  # fmt: skip
+    return f"{x.mean() - y.mean():+.3f} ({ci.low:+.3f} to {ci.high:+.3f})"
 
 
 def pca_variants() -> None:
@@ -225,14 +265,14 @@ def report(split: str = "dev") -> str:
     lines = [json.loads(line) for line in results_file(split).read_text().splitlines() if line.strip()]
     latest = {line["variant"]: line for line in lines}  # a variant run again: its newest line
     header = ["variant", "steps", "train min", *(f"{split} {d}" for d in DIMS), "vs default at 64 (95% CI)",
-              "vs default at 32 (95% CI)"]  # fmt: skip
+              "vs default at 32 (95% CI)", "64 dims vs pretrained at 384 (95% CI)"]  # fmt: skip
     rows = []
     for name in [v for v in VARIANTS if v in latest] + [v for v in latest if v not in VARIANTS]:
         line = latest[name]
         vs = line.get("vs_default", {})
         cells = ["" if str(d) not in vs else "{:+.3f} ({:+.3f} to {:+.3f})".format(*vs[str(d)]) for d in (64, 32)]
         rows.append([name, str(line["steps"]), f"{line['train_s'] / 60:.1f}",
-                     *(f"{line[split][str(d)]:.3f}" for d in DIMS), *cells])  # fmt: skip
+                     *(f"{line[split][str(d)]:.3f}" for d in DIMS), *cells, vs_pretrained_full(line, latest)])  # fmt: skip
     averaged = ["lever", "seeds", *(f"{split} {d}: lever vs default, mean over seeds (95% CI)" for d in (384, 64, 32))]
     markdown = lambda head, body: ["| " + " | ".join(head) + " |", "|" + "---|" * len(head),  # noqa: E731
                                    *("| " + " | ".join(r) + " |" for r in body)]  # fmt: skip

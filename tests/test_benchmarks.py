@@ -102,10 +102,19 @@ def test_dev_choices_trains_notebook_02s_recipe_with_one_lever_changed_and_score
     assert abs(diff - expected) < 1e-3 and low <= diff <= high
     table = subprocess.run([*script, "--report"], env=env, capture_output=True, text=True).stdout
     assert table.splitlines()[2].startswith("| default | 12 |") and "| weights_1-1-1-2-2 | 12 |" in table
+    # the reference row: the pretrained model scored untrained, its full size the bar for every 64-d prefix
+    done = subprocess.run([*script, "pretrained"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    pretrained = json.loads((tmp_path / "dev_recipe.jsonl").read_text().splitlines()[-1])
+    assert pretrained["steps"] == 0 and len(pretrained["per_query"]["384"]) == 12
+    gap = np.mean(np.array(weighted["per_query"]["64"]) - np.array(pretrained["per_query"]["384"]))
+    table = subprocess.run([*script, "--report"], env=env, capture_output=True, text=True).stdout
+    row = next(r for r in table.splitlines() if r.startswith("| weights_1-1-1-2-2 |"))
+    assert row.split(" | ")[-1].startswith(f"{gap:+.3f} (")  # the last column: 64 dims vs pretrained at 384
     # the confirmation afterwards: the same recipe scored on test, into its own file, never into the dev lines
     done = subprocess.run([*script, "--split", "test", "default"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     (confirmed,) = (json.loads(line) for line in (tmp_path / "dev_recipe_test.jsonl").read_text().splitlines())
     assert "dev" not in confirmed and all(len(s) == 24 for s in confirmed["per_query"].values())  # test's 24 queries
     assert confirmed["recipe"] == default["recipe"]
-    assert len((tmp_path / "dev_recipe.jsonl").read_text().splitlines()) == 2  # the dev lines untouched
+    assert len((tmp_path / "dev_recipe.jsonl").read_text().splitlines()) == 3  # the dev lines untouched
