@@ -168,7 +168,7 @@ def score_only(name, changes, model, scored, trec, split, profile_name, start) -
 
     queries, corpus = encode(model, list(scored.queries.values())), encode(model, list(scored.corpus.values()))
     table = evaluate_embeddings(queries, corpus, scored, DIMS, name, out_dir=trec).set_index("dim")
-    result = {"variant": name, "changes": changes, "steps": 0, "train_s": round(time.time() - start),
+    result = {"variant": name, "changes": changes, "steps": 0, "train_s": 0, "score_s": round(time.time() - start),
               split: {int(d): round(float(v), 4) for d, v in table["mrr@10"].items()}, "recipe": {},
               "per_query": {d: per_query_from_trec(trec, name, d).round(4).tolist() for d in DIMS},
               "profile": profile_name}  # fmt: skip
