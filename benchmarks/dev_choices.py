@@ -103,7 +103,7 @@ def run_variant(name: str, changes: dict[str, object], profile_name: str = "offl
 
     from helpers import get_profile, runs_dir
     from helpers.benchmark import load_benchmark
-    from helpers.evaluation import encode, evaluate_embeddings, per_query_from_trec
+    from helpers.evaluation import encode
     from helpers.recipe import RECIPE_DEFAULTS, base_loss_for, start_model, train, training_arguments
     from helpers.sources import model_path
 
@@ -144,8 +144,7 @@ def run_variant(name: str, changes: dict[str, object], profile_name: str = "offl
         args.disable_tqdm, args.save_strategy = True, "no"  # no checkpoints: a variant is trained once
         trainer, output, _ = train(model, loss, rows, args)
         train_s = time.time() - start
-        queries, corpus = encode(model, list(scored.queries.values())), encode(model, list(scored.corpus.values()))
-        table = evaluate_embeddings(queries, corpus, scored, DIMS, name, out_dir=trec).set_index("dim")
+        scores = score(model, scored, name, trec, split)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     result = {
@@ -154,24 +153,28 @@ def run_variant(name: str, changes: dict[str, object], profile_name: str = "offl
         "steps": trainer.state.global_step,
         "train_s": round(train_s),
         "s_per_step": round(output.metrics["train_runtime"] / trainer.state.global_step, 3),
-        split: {int(d): round(float(v), 4) for d, v in table["mrr@10"].items()},
+        **scores,
         "recipe": {k: v for k, v in recipe.items() if k not in ("checkpoint_dir",)},
-        "per_query": {d: per_query_from_trec(trec, name, d).round(4).tolist() for d in DIMS},
         "profile": profile_name,
     }
     return with_differences(result, trec)
 
 
-def score_only(name, changes, model, scored, trec, split, profile_name, start) -> dict[str, object]:
-    """A model scored as it is, with no training step: the pretrained reference row."""
+def score(model, scored, name: str, trec: Path, split: str) -> dict[str, object]:
+    """MRR@10 on ``split`` at every size (TREC files written to ``trec``) and the per-query scores behind it."""
     from helpers.evaluation import encode, evaluate_embeddings, per_query_from_trec
 
     queries, corpus = encode(model, list(scored.queries.values())), encode(model, list(scored.corpus.values()))
     table = evaluate_embeddings(queries, corpus, scored, DIMS, name, out_dir=trec).set_index("dim")
+    return {split: {int(d): round(float(v), 4) for d, v in table["mrr@10"].items()},
+            "per_query": {d: per_query_from_trec(trec, name, d).round(4).tolist() for d in DIMS}}  # fmt: skip
+
+
+def score_only(name, changes, model, scored, trec, split, profile_name, start) -> dict[str, object]:
+    """A model scored as it is, with no training step: the pretrained reference row."""
+    scores = score(model, scored, name, trec, split)
     result = {"variant": name, "changes": changes, "steps": 0, "train_s": 0, "score_s": round(time.time() - start),
-              split: {int(d): round(float(v), 4) for d, v in table["mrr@10"].items()}, "recipe": {},
-              "per_query": {d: per_query_from_trec(trec, name, d).round(4).tolist() for d in DIMS},
-              "profile": profile_name}  # fmt: skip
+              **scores, "recipe": {}, "profile": profile_name}  # fmt: skip
     return with_differences(result, trec)
 
 
@@ -187,17 +190,26 @@ def with_differences(result: dict, trec: Path) -> dict:
     return result
 
 
+def mean_difference_ci(x, y) -> tuple[float, float]:
+    """95% paired-bootstrap interval of mean(x - y) over queries, from the per-query scores in the JSON lines
+    (``helpers.evaluation.paired_differences`` does the same from TREC files, which are not committed)."""
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    ci = bootstrap((x, y), lambda x, y, axis: np.mean(x - y, axis=axis), paired=True, vectorized=True,
+                   n_resamples=10_000, rng=np.random.default_rng(0)).confidence_interval  # fmt: skip
+    return ci.low, ci.high
+
+
 def vs_pretrained_full(line: dict, latest: dict[str, dict], dim: str = "64") -> str:
     """The variant's ``dim`` prefix minus the pretrained model at full size, query by query, 95% interval."""
     import numpy as np
-    from scipy.stats import bootstrap
 
     if "pretrained" not in latest or line["variant"] == "pretrained":
         return ""
     x, y = np.array(line["per_query"][dim]), np.array(latest["pretrained"]["per_query"][str(max(DIMS))])
-    ci = bootstrap((x, y), lambda x, y, axis: np.mean(x - y, axis=axis), paired=True, vectorized=True,
-                   n_resamples=10_000, rng=np.random.default_rng(0)).confidence_interval  # fmt: skip
-    return f"{x.mean() - y.mean():+.3f} ({ci.low:+.3f} to {ci.high:+.3f})"
+    low, high = mean_difference_ci(x, y)
+    return f"{x.mean() - y.mean():+.3f} ({low:+.3f} to {high:+.3f})"
 
 
 def pca_variants() -> None:
@@ -237,7 +249,6 @@ def seed_averaged(latest: dict[str, dict], split: str = "dev") -> list[list[str]
     """Rows for the levers trained at several seeds: per-query scores averaged over the seeds both have, the
     lever minus the default, with a 95% paired-bootstrap interval over queries (training noise averaged down)."""
     import numpy as np
-    from scipy.stats import bootstrap
 
     runs: dict[str, dict[int, dict]] = {}
     for name, line in latest.items():
@@ -251,11 +262,8 @@ def seed_averaged(latest: dict[str, dict], split: str = "dev") -> list[list[str]
         cells = []
         for d in ("384", "64", "32"):
             x, y = (np.mean([runs[k][s]["per_query"][d] for s in seeds], axis=0) for k in (lever, "default"))
-            ci = bootstrap((x, y), lambda x, y, axis: np.mean(x - y, axis=axis), paired=True, vectorized=True,
-                           n_resamples=10_000, rng=np.random.default_rng(0)).confidence_interval  # fmt: skip
-            cells.append(
-                f"{x.mean():.3f} vs {y.mean():.3f}: {x.mean() - y.mean():+.3f} ({ci.low:+.3f} to {ci.high:+.3f})"
-            )
+            low, high = mean_difference_ci(x, y)
+            cells.append(f"{x.mean():.3f} vs {y.mean():.3f}: {x.mean() - y.mean():+.3f} ({low:+.3f} to {high:+.3f})")
         rows.append([lever, ", ".join(map(str, seeds)), *cells])
     return rows
 
