@@ -142,7 +142,7 @@ def run_variant(name: str, changes: dict[str, object], profile_name: str = "offl
             pca_fit_texts=knobs["pca_fit_texts"],
         )  # fmt: skip
         args.disable_tqdm, args.save_strategy = True, "no"  # no checkpoints: a variant is trained once
-        trainer, output, _ = train(model, loss, rows, args)
+        trainer, output, _ = train(model, loss, rows, args, recipe)
         train_s = time.time() - start
         scores = score(model, scored, name, trec, split)
     finally:

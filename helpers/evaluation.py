@@ -43,6 +43,16 @@ def encode(model, texts: Sequence[str], prompt: str | None = None) -> np.ndarray
     return model.encode(list(texts), prompt=prompt, batch_size=128, convert_to_numpy=True, show_progress_bar=False)
 
 
+def query_note(model, query: str, prompt: str | None = None) -> str:
+    """What was done with a query: nothing to search if it is blank, else how much of a long one was read."""
+    if not query.strip():
+        return "The query is empty: type some words to search for."
+    n_tokens = len(model.tokenizer((prompt or "") + query, verbose=False)["input_ids"])
+    if n_tokens <= model.max_seq_length:
+        return ""
+    return f"Only the first {model.max_seq_length} of this query's {n_tokens} tokens were read (the model's max_seq_length)."
+
+
 def normalized_prefix(embeddings: np.ndarray, dim: int) -> np.ndarray:
     """The first ``dim`` coordinates of each row, L2-renormalised, so a dot product is a cosine again."""
     prefix = embeddings[:, : check_truncate_dim(dim, embeddings.shape[1])]

@@ -2,12 +2,11 @@
 
 import numbers
 
+from helpers.errors import OneSentence
 
-class KnobError(ValueError):
-    """Shown in Jupyter and Colab as its one sentence, without a traceback (IPython's ``_render_traceback_``)."""
 
-    def _render_traceback_(self) -> list[str]:
-        return [f"KnobError: {self}"]
+class KnobError(OneSentence, ValueError):
+    """A knob out of range: shown in Jupyter and Colab as its one sentence, without a traceback."""
 
 
 def is_whole(value: object, low: int = 1, high: float = float("inf")) -> bool:

@@ -1,6 +1,5 @@
 """Notebook 02's recipe, copied from its cells (tests/test_notebooks.py keeps them equal) for 05, 10, the script."""
 
-import hashlib
 import json
 import math
 import os
@@ -20,6 +19,15 @@ from sklearn.decomposition import PCA
 from transformers.trainer_utils import get_last_checkpoint
 
 from helpers.benchmark import training_texts
+from helpers.checkpoints import (
+    check_and_mark_run_start,
+    model_and_loss,
+    recipe_folder,
+    remove_unusable_checkpoints,
+    require_pieces_together,
+    rows_to_resume,
+    stop_if_disk_full,
+)
 from helpers.evaluation import encode
 from helpers.knobs import check_knob, is_whole
 from helpers.sources import model_path
@@ -34,11 +42,12 @@ RECIPE_DEFAULTS = {
 
 # Defined in notebook 02
 def start_model(model_name, train_rows, max_seq_length, pca_fit_texts, query_prompt, seed):
-    """The pretrained model, its sequence length sized to the data, with a PCA rotation after pooling."""
+    """The pretrained model with a PCA rotation after pooling, and the token length it trains at."""
     model = SentenceTransformer(model_path(model_name), device="cuda" if torch.cuda.is_available() else "cpu")
     sample = train_rows[:2000]
     lengths = [len(ids) for c in ("query", "positive", "negative") for ids in model.tokenizer(sample[c])["input_ids"]]
-    model.max_seq_length = max_seq_length or min(model.max_seq_length, 8 * math.ceil(np.quantile(lengths, 0.99) / 8))
+    fitted = min(model.max_seq_length, 8 * math.ceil(np.quantile(lengths, 0.99) / 8))  # 99% of the texts fit
+    model.course_train_length = max_seq_length or fitted  # for training only: max_seq_length stays the model's
     if pca_fit_texts:
         full_dim = model.get_embedding_dimension()
         queries, passages = training_texts(train_rows, pca_fit_texts, seed, at_least=full_dim)
@@ -74,15 +83,12 @@ def training_arguments(model, loss, train_rows, checkpoint_dir, batch_size, lear
         ("WARMUP", warmup, "a fraction of the steps, from 0 up to (not including) 1", lambda v: not isinstance(v, bool) and 0 <= v < 1),
     ]:  # fmt: skip
         check_knob(knob, value, allowed, ok)
-    recipe |= {"loss": type(loss).__name__, "base_loss": type(getattr(loss, "loss", loss)).__name__,
-               "matryoshka_dims": getattr(loss, "matryoshka_dims", None), "modules": [type(m).__name__ for m in model],
-               "max_seq_length": model.max_seq_length, "n_train": len(train_rows)}  # fmt: skip
-    run_name = hashlib.sha1(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    recipe |= model_and_loss(model, loss) | {"n_train": len(train_rows)}
     steps = max_steps if max_steps > 0 else math.ceil(len(train_rows) / batch_size) * epochs
     gpu = torch.cuda.is_available() and precision != "fp32"
     bf16 = gpu and torch.cuda.get_device_capability() >= (8, 0)  # a T4 (7.5) only emulates bf16: fp16 there
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(Path(checkpoint_dir) / run_name),  # a folder per recipe
+        output_dir=recipe_folder(checkpoint_dir, recipe),  # a folder per recipe
         num_train_epochs=epochs, max_steps=max_steps, per_device_train_batch_size=batch_size, learning_rate=learning_rate,
         warmup_steps=warmup,  # a float below 1: a fraction of all steps (transformers 5)
         batch_sampler=BatchSamplers.NO_DUPLICATES,  # a duplicate in a batch would be its own negative
@@ -96,28 +102,23 @@ def training_arguments(model, loss, train_rows, checkpoint_dir, batch_size, lear
 
 
 # Defined in notebook 02
-def train(model, loss, train_rows, args, callbacks=None):
-    """Train, resuming from the newest checkpoint of this recipe; returns (trainer, output, checkpoint resumed from)."""
-    folder = Path(args.output_dir)
-    resume = get_last_checkpoint(str(folder)) if folder.is_dir() else None
-    while resume and not (Path(resume) / "trainer_state.json").is_file():
-        print(f"{resume} was cut off while being written: removed, resuming from the one before.")
-        shutil.rmtree(resume)
-        resume = get_last_checkpoint(str(folder))
-    if resume and json.loads((Path(resume) / "trainer_state.json").read_text())["global_step"] >= args.max_steps > 0:
-        # done at max_steps: transformers would train one step more, but not when these rows make an epoch that is over
-        train_rows = train_rows.select(range(min(len(train_rows), args.max_steps * args.train_batch_size * args.world_size)))  # fmt: skip
-    if resume is None and getattr(model, "course_training_started", False):
-        raise RuntimeError("This model was changed by a training run that stopped before its first checkpoint; run the "
-                           "start_model cell again (it reloads the pretrained model), then this cell.")  # fmt: skip
-    others = sorted(p.name for p in folder.parent.glob("*") if p.is_dir() and p != folder)
-    if others:
-        print(f"Checkpoints of other recipes stay in {folder.parent}: {', '.join(others)}; delete them when done.")
-    model.course_training_started = True
+def train(model, loss, train_rows, args, recipe, callbacks=None):
+    """Train at the recipe's token length, resuming its newest checkpoint; returns (trainer, output, resumed from)."""
+    require_pieces_together(model, loss, args, recipe)  # did a cell above run again without the ones after it?
+    remove_unusable_checkpoints(args.output_dir)  # cut off while being written, or from an unchecked run
+    resume = get_last_checkpoint(args.output_dir) if os.path.isdir(args.output_dir) else None
+    check_and_mark_run_start(model, args.output_dir, resume)  # None: from the pretrained model, never on top
     trainer = SentenceTransformerTrainer(
-        model=model, args=args, train_dataset=train_rows, loss=loss, callbacks=callbacks
+        model=model, args=args, train_dataset=rows_to_resume(train_rows, args, resume), loss=loss, callbacks=callbacks
     )
-    output = trainer.train(resume_from_checkpoint=resume)
+    read_length, model.max_seq_length = model.max_seq_length, model.course_train_length  # short texts train fast
+    try:
+        output = trainer.train(resume_from_checkpoint=resume)
+    except Exception as error:
+        stop_if_disk_full(error, args.output_dir, "writing a checkpoint")
+        raise
+    finally:
+        model.max_seq_length = read_length  # a speed knob, not a property: the model reads as far as before
     model.model_card_data.training_logs = [{"Epoch": log["epoch"], "Step": log["step"], "Training Loss": log["loss"]}
                                            for log in trainer.state.log_history if "loss" in log]  # fmt: skip
     return trainer, output, resume  # (the model card's loss table: the whole run's, also after a resume)
@@ -129,8 +130,13 @@ def save(model, recipe, model_dir):
     model_dir = Path(model_dir)
     new, old = model_dir.with_name(f".{model_dir.name}.new"), model_dir.with_name(f".{model_dir.name}.old")
     shutil.rmtree(new, ignore_errors=True)
-    model.save_pretrained(str(new))
-    (new / "recipe.json").write_text(json.dumps(recipe, indent=2))
+    try:
+        model.save_pretrained(str(new))
+        (new / "recipe.json").write_text(json.dumps(recipe, indent=2))
+    except BaseException as error:
+        shutil.rmtree(new, ignore_errors=True)  # the model saved before stays as it was
+        stop_if_disk_full(error, model_dir.parent, "saving the model")
+        raise
     shutil.rmtree(old, ignore_errors=True)
     if model_dir.exists():
         model_dir.rename(old)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from helpers.errors import disk_full_error, is_disk_full
 from helpers.profiles import run_first
 
 REQUIRED = ("model", "dim", "benchmark")
@@ -23,8 +24,10 @@ def atomic_write(path: Path, data: str | bytes) -> None:
             handle.write(data.encode() if isinstance(data, str) else data)
         os.chmod(tmp, 0o644)  # mkstemp makes 0600: readable by a web server (the HTML pages) and by others
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        if is_disk_full(error):
+            raise disk_full_error(path.parent, f"writing {path.name}") from None
         raise
 
 
@@ -109,3 +112,12 @@ def require_saved_model(folder: Path, made_by: str) -> str:
     if not weights:
         raise ValueError(f"The weights in {folder} are missing or damaged; re-run notebook {made_by} to save it again.")
     return str(folder)
+
+
+def require_inputs(*inputs: tuple[Path, str]) -> None:
+    """Before any work: each ``(path, notebook that writes it)`` exists (a model folder: whole), else which to run."""
+    for path, made_by in inputs:
+        if Path(path).parent.name == "models":
+            require_saved_model(path, made_by)
+        elif not Path(path).exists():
+            raise FileNotFoundError(f"{path} is missing; {run_first(made_by)}")

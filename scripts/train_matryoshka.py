@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict[s
         seed=seed, pca_fit_texts=args.pca_fit_texts, max_steps=args.max_steps, save_steps=args.save_steps,
     )  # fmt: skip
     training_args.disable_tqdm = True
-    trainer, output, resume = train(model, loss, train_rows, training_args, callbacks=callbacks)
+    trainer, output, resume = train(model, loss, train_rows, training_args, recipe, callbacks=callbacks)
     if trainer.is_world_process_zero():  # one copy, written by rank 0
         save(model, recipe, model_dir)
     report = {"profile": profile.name, "model_dir": str(model_dir), "global_step": trainer.state.global_step,

@@ -211,4 +211,4 @@ def test_every_notebook_ends_with_recap_exercises_references_next(path):
 
 def test_helpers_stays_thin():
     lines = sum(len(p.read_text().splitlines()) for p in (ROOT / "helpers").rglob("*.py"))
-    assert lines <= 900, f"helpers/ has {lines} lines; the lessons belong in the notebooks"
+    assert lines < 1400, f"helpers/ has {lines} lines; the lessons belong in the notebooks"

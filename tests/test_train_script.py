@@ -118,16 +118,16 @@ def test_interrupted_before_the_first_checkpoint_never_trains_on_top(tmp_path, m
 
     model, loss, args, recipe = fresh()
     with pytest.raises(KeyboardInterrupt):  # two steps trained, the first checkpoint comes at step 4
-        train(model, loss, smoke_data.train, args, callbacks=[StopAt(2)])
+        train(model, loss, smoke_data.train, args, recipe, callbacks=[StopAt(2)])
     assert not list(Path(args.output_dir).glob("checkpoint-*"))
-    with pytest.raises(RuntimeError, match="stopped before its first checkpoint; run the start_model cell again"):
-        train(model, loss, smoke_data.train, args)
+    with pytest.raises(RuntimeError, match="stopped before its first checkpoint; run the cells from the one with `model = start_model\(`"):
+        train(model, loss, smoke_data.train, args, recipe)
     model, loss, args, recipe = fresh()  # what the sentence says: the model cell, then the training cell
-    train(model, loss, smoke_data.train, args)
+    train(model, loss, smoke_data.train, args, recipe)
     save(model, recipe, tmp_path / "after")
     model, loss, args, recipe = fresh()
     shutil.rmtree(tmp_path / "ckpt")
-    train(model, loss, smoke_data.train, args)  # an uninterrupted run
+    train(model, loss, smoke_data.train, args, recipe)  # an uninterrupted run
     save(model, recipe, tmp_path / "clean")
     np.testing.assert_allclose(embed(tmp_path / "after"), embed(tmp_path / "clean"), atol=1e-6)
 
