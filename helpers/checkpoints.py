@@ -109,6 +109,26 @@ def rows_to_resume(train_rows, args, resume: str | None):
     return train_rows
 
 
+def mark_trained(model, recipe: dict) -> None:
+    """Note on the model that a training run of ``recipe`` finished: ``save`` asks for it."""
+    model.course_trained_with = dict(recipe)
+
+
+def ready_to_save(model, recipe: dict) -> None:
+    """Stop with the cells to run unless ``model`` finished training with ``recipe`` (and was not replaced since).
+
+    Then one tokenizer call at the model's own length: a tokenizer file keeps its last call's truncation, which
+    would otherwise be the training length or whatever ran last (the same model, saved files that differ)."""
+    trained_with = getattr(model, "course_trained_with", None)  # what is saved may add to it (layers kept)
+    if trained_with is None or any(recipe.get(key) != value for key, value in trained_with.items()):
+        raise CourseError(
+            "This model has not been trained with this recipe (a cell above ran again after the training cell), "
+            "so saving it would save an untrained model; run the cells from the one with `trainer, output, resume "
+            "= train(` down to this one again."
+        )
+    model.tokenize([""])
+
+
 def stop_if_disk_full(error: BaseException, folder: Path, doing: str) -> None:
     """Re-raise a full disk as one sentence (folder, free space, what to do); other errors go on as they are."""
     if is_disk_full(error):

@@ -21,7 +21,9 @@ from transformers.trainer_utils import get_last_checkpoint
 from helpers.benchmark import training_texts
 from helpers.checkpoints import (
     check_and_mark_run_start,
+    mark_trained,
     model_and_loss,
+    ready_to_save,
     recipe_folder,
     remove_unusable_checkpoints,
     require_pieces_together,
@@ -119,6 +121,7 @@ def train(model, loss, train_rows, args, recipe, callbacks=None):
         raise
     finally:
         model.max_seq_length = read_length  # a speed knob, not a property: the model reads as far as before
+    mark_trained(model, recipe)
     model.model_card_data.training_logs = [{"Epoch": log["epoch"], "Step": log["step"], "Training Loss": log["loss"]}
                                            for log in trainer.state.log_history if "loss" in log]  # fmt: skip
     return trainer, output, resume  # (the model card's loss table: the whole run's, also after a resume)
@@ -127,6 +130,7 @@ def train(model, loss, train_rows, args, recipe, callbacks=None):
 # Defined in notebook 02
 def save(model, recipe, model_dir):
     """Save the model and its recipe to a temporary folder that replaces ``model_dir`` only once complete."""
+    ready_to_save(model, recipe)  # trained with this recipe: never the pretrained model by mistake
     model_dir = Path(model_dir)
     new, old = model_dir.with_name(f".{model_dir.name}.new"), model_dir.with_name(f".{model_dir.name}.old")
     shutil.rmtree(new, ignore_errors=True)

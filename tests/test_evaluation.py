@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -174,3 +175,14 @@ def test_describe_difference_follows_the_interval():
     assert describe_difference(-0.05, -0.08, -0.02).startswith("lower")
     # a bound just above 0 never prints as +0.000 beside "higher"
     assert describe_difference(0.00999, 0.00039, 0.0205) == "higher (+0.0100, 95% CI +0.0004 to +0.0205)"
+
+
+def test_the_demo_says_what_it_did_with_an_empty_or_a_long_query(minilm):
+    from helpers.evaluation import query_note
+
+    assert query_note(minilm, "   ") == "The query is empty: type some words to search for."
+    assert query_note(minilm, "what is a lighthouse") == ""
+    note = query_note(minilm, "lighthouse keeper " * 1000)  # about 5,000 tokens
+    assert re.fullmatch(
+        r"Only the first 256 of this query's \d{4} tokens were read \(the model's max_seq_length\)\.", note
+    )

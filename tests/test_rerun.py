@@ -1,18 +1,19 @@
-"""Every notebook as a learner runs it: "Run all", then every code cell once more, in the same kernel.
+"""Every notebook as a learner runs it: "Run all", then each cell again with the cells that use what it made.
 
 This is the course's notebook test (``make test`` runs it instead of ``pytest --nbmake notebooks``,
 which it contains): each notebook, in order, in the smoke profile, in a fresh kernel whose working
-folder is empty, all sharing one fresh runs folder. After the first pass the files under the runs
-folder are those of a clean run; running each code cell a second time, in order, must leave every
-one of them byte-for-byte the same and add none, and nothing may be written outside the runs folder
-(in Colab it would be lost). The one wall-clock figure a notebook saves, the training time in the
-model card sentence-transformers writes beside a model, is the only line left out of the comparison.
+folder is empty, all sharing one fresh runs folder. After "Run all" the files under the runs folder
+are those of a clean run. Then, for each code cell in turn, that cell runs again followed by every
+later cell that reads what it made (or what was made from that): the saved files must stay
+byte-for-byte the same, with none added, or a cell stops with one sentence naming the cell to start
+from, and running the cells from there gives them back. Nothing may be written outside the runs
+folder (in Colab it would be lost). The one wall-clock figure a notebook saves, the training time in
+the model card sentence-transformers writes beside a model, is left out of the comparison.
 """
 
 import ast
 import copy
 import hashlib
-import importlib.util
 import re
 import shutil
 import tempfile
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_cells import cells_using, kernel, run_following_advice
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -49,35 +51,28 @@ def saved_files(folder: Path) -> dict[str, str]:
     return digests
 
 
-def _ipc_client():
-    """tools/run_notebooks.py's kernel (IPC, as ``make run`` starts them), imported from the file."""
-    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "tools" / "run_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.ipc_client
-
-
-kernel = _ipc_client()  # kernel(nb, cwd, timeout=..., allow_errors=...) -> a started NotebookClient
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_run_all_then_every_cell_again_changes_no_saved_file(path, notebook_runs, tmp_path, monkeypatch):
+def test_run_all_then_each_cell_with_the_cells_that_use_it_changes_no_saved_file(
+    path, notebook_runs, tmp_path, monkeypatch
+):
+    """A learner runs a cell again, then the cells that use what it made (in any notebook, after Run all): the
+    saved files stay those of a clean run, or a sentence names the cell to start from, and following it does."""
     monkeypatch.setenv("MRL_PROFILE", "smoke")
     monkeypatch.setenv("MRL_RUNS_DIR", str(notebook_runs))  # read by the kernel at start
     monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     work = tmp_path / "work"
     work.mkdir()
     nb = nbformat.read(path, as_version=4)
-    code = [(i, cell) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+    code = {i: cell for i, cell in enumerate(nb.cells) if cell.cell_type == "code"}
     with kernel(nb, work) as client:
-        for index, cell in code:
+        for index, cell in code.items():
             client.execute_cell(cell, index)  # raises CellExecutionError, naming the cell, if one fails
         clean = saved_files(notebook_runs)
-        for index, cell in code:
-            client.execute_cell(cell, index)
-        again = saved_files(notebook_runs)
-    changed = sorted(name for name in clean.keys() | again.keys() if clean.get(name) != again.get(name))
-    assert not changed, f"running every cell of {path.name} a second time changed or added {changed}"
+        for index, group in cells_using(list(code.items())).items():
+            met = run_following_advice(client, code, group)
+            again = saved_files(notebook_runs)
+            changed = sorted(name for name in clean.keys() | again.keys() if clean.get(name) != again.get(name))
+            assert not changed, f"{path.name}: running cell {index} and then cells {group[1:]} changed {changed} {met}"
     assert not list(work.iterdir()), f"{path.name} wrote outside the runs folder: {list(work.iterdir())}"
 
 

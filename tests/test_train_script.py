@@ -1,8 +1,9 @@
 """scripts/train_matryoshka.py: notebook 02's recipe from the command line, on one process and under torchrun.
 
 The script and notebook 02 must not drift apart: trained on the smoke data, they give the same
-model (same embeddings to float tolerance) and write the same recipe. Interrupting a run before
-or after its first checkpoint never gives a model that differs from an uninterrupted run.
+model (same embeddings to float tolerance) and write the same recipe. Interrupting a run after its
+first checkpoint never gives a model that differs from an uninterrupted run (before its first one:
+tests/test_rerun_out_of_order.py, in the notebooks' kernels).
 """
 
 from __future__ import annotations
@@ -100,36 +101,6 @@ def test_interrupted_after_a_checkpoint_resumes_to_the_same_model(tmp_path, monk
     np.testing.assert_allclose(embed(tmp_path / "cut"), embed(tmp_path / "whole"), atol=1e-5)
     again = train([*ARGV, "--output", str(tmp_path / "whole")])  # run again, nothing changed
     assert again["resumed_from"].endswith("checkpoint-4") and again["global_step"] == 4
-
-
-def test_interrupted_before_the_first_checkpoint_never_trains_on_top(tmp_path, monkeypatch, smoke_data):
-    """Kernel > Interrupt during notebook 02's training cell, then running that cell again."""
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-
-    from helpers.recipe import save, start_model, train, training_arguments
-
-    knobs = dict(batch_size=16, learning_rate=1e-4, epochs=1, warmup=0.1, precision="fp32", query_prompt=None,
-                 seed=42, pca_fit_texts=0, max_steps=4, save_steps=4)  # fmt: skip
-
-    def fresh():
-        model = start_model("packaged:all-MiniLM-L6-v2", smoke_data.train, 32, 0, None, 42)
-        loss = MultipleNegativesRankingLoss(model)
-        return model, loss, *training_arguments(model, loss, smoke_data.train, tmp_path / "ckpt", **knobs)
-
-    model, loss, args, recipe = fresh()
-    with pytest.raises(KeyboardInterrupt):  # two steps trained, the first checkpoint comes at step 4
-        train(model, loss, smoke_data.train, args, recipe, callbacks=[StopAt(2)])
-    assert not list(Path(args.output_dir).glob("checkpoint-*"))
-    with pytest.raises(RuntimeError, match="stopped before its first checkpoint; run the cells from the one with `model = start_model\(`"):
-        train(model, loss, smoke_data.train, args, recipe)
-    model, loss, args, recipe = fresh()  # what the sentence says: the model cell, then the training cell
-    train(model, loss, smoke_data.train, args, recipe)
-    save(model, recipe, tmp_path / "after")
-    model, loss, args, recipe = fresh()
-    shutil.rmtree(tmp_path / "ckpt")
-    train(model, loss, smoke_data.train, args, recipe)  # an uninterrupted run
-    save(model, recipe, tmp_path / "clean")
-    np.testing.assert_allclose(embed(tmp_path / "after"), embed(tmp_path / "clean"), atol=1e-6)
 
 
 def test_changed_recipe_starts_afresh_keeps_the_old_checkpoints_and_control_loss(

@@ -109,29 +109,38 @@ def test_too_few_training_texts_for_a_pca_named(smoke_data):
 
 
 def test_full_profile_recipe_trains_queries_with_the_evaluation_prompt(tmp_path, monkeypatch, train_script):
-    """The full profile's knobs (BGE's query prompt, the cached loss) on the smoke data, through the script."""
-    from sentence_transformers import SentenceTransformerTrainer
+    """The full profile's knobs (BGE's query prompt, the cached loss, a model that reads 512 tokens) on the smoke
+    data, through the script: queries train with the prompt, and the saved model reads 512 tokens, as BGE does."""
+    import shutil
 
-    monkeypatch.setitem(PROFILES, "smoke", replace(PROFILES["smoke"], query_prompt=BGE_QUERY_PROMPT))
+    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+
+    from helpers.sources import model_path
+
+    bge_like = tmp_path / "bge-like"  # MiniLM whose limit is BGE's 512 (its position table has 512 rows)
+    shutil.copytree(model_path(PACKAGED_MINILM), bge_like)
+    (bge_like / "sentence_bert_config.json").write_text('{"max_seq_length": 512, "do_lower_case": false}')
+    monkeypatch.setitem(
+        PROFILES, "smoke", replace(PROFILES["smoke"], model=str(bge_like), query_prompt=BGE_QUERY_PROMPT)
+    )
     monkeypatch.setitem(RECIPE_DEFAULTS, "smoke", {**RECIPE_DEFAULTS["smoke"], "mini_batch_size": 8})
     monkeypatch.setenv("MRL_RUNS_DIR", str(tmp_path))
     seen = []
     original = SentenceTransformerTrainer.training_step
 
     def record(self, model, inputs, *args, **kwargs):
-        seen.append(inputs)
+        seen.append((inputs, model.max_seq_length))
         return original(self, model, inputs, *args, **kwargs)
 
     monkeypatch.setattr(SentenceTransformerTrainer, "training_step", record)
     report = train_script.main(["--profile", "smoke", "--max-steps", "1", "--pca-fit-texts", "0"])
     assert report["recipe"]["query_prompt"] == BGE_QUERY_PROMPT
     assert report["recipe"]["base_loss"] == "CachedMultipleNegativesRankingLoss"
-    from sentence_transformers import SentenceTransformer
-
-    from helpers.sources import model_path
-
-    tokenizer = SentenceTransformer(model_path(PACKAGED_MINILM)).tokenizer
-    query = tokenizer.decode(seen[0]["query_input_ids"][0], skip_special_tokens=True)
-    positive = tokenizer.decode(seen[0]["positive_input_ids"][0], skip_special_tokens=True)
+    tokenizer = SentenceTransformer(str(bge_like)).tokenizer
+    query = tokenizer.decode(seen[0][0]["query_input_ids"][0], skip_special_tokens=True)
+    positive = tokenizer.decode(seen[0][0]["positive_input_ids"][0], skip_special_tokens=True)
     assert query.startswith("represent this sentence for searching relevant passages :")
     assert not positive.startswith("represent this sentence")
+    trained_at = report["recipe"]["max_seq_length"]  # the data's length: short texts train fast
+    assert seen[0][1] == trained_at < 512
+    assert SentenceTransformer(report["model_dir"]).max_seq_length == 512  # what BGE reads, saved with it
