@@ -126,7 +126,7 @@ def ready_to_save(model, recipe: dict) -> None:
             "so saving it would save an untrained model; run the cells from the one with `trainer, output, resume "
             "= train(` down to this one again."
         )
-    model.tokenize([""])
+    model.preprocess([""])
 
 
 def stop_if_disk_full(error: BaseException, folder: Path, doing: str) -> None:

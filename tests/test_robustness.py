@@ -32,7 +32,7 @@ class Saving:
         self.weights, self.killed = weights, killed
         self.course_trained_with = recipe  # what train() notes on a model
 
-    def tokenize(self, texts: list[str]) -> None:
+    def preprocess(self, texts: list[str]) -> None:
         """A real model's tokenizer call; nothing to do here."""
 
     def save_pretrained(self, folder: str) -> None:
