@@ -27,7 +27,12 @@ def machine() -> dict[str, object]:
 
 def spread(values: Sequence[float]) -> dict[str, float]:
     """Median, min and max of repeated measurements."""
-    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
+    }
 
 
 def emit(name: str, result: dict[str, object]) -> None:
@@ -56,21 +61,23 @@ def profile_split(profile: str = "offline", split: str = "test"):
     """A split of ``profile``'s benchmark (``test`` or ``train``), built in a temporary folder that is removed."""
     import tempfile
 
-    from helpers.benchmark import load_benchmark
     from helpers.profiles import get_profile
+    from helpers.splits import load_benchmark
 
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
         return getattr(load_benchmark(get_profile(profile), Path(folder)), split)
 
 
-def offline_benchmark(n_queries: int | None = None, n_corpus: int | None = None, profile: str = "offline"):
+def offline_benchmark(
+    n_queries: int | None = None, n_corpus: int | None = None, profile: str = "offline"
+):
     """The offline profile's test split, optionally cut to ``n_queries`` queries and ``n_corpus`` passages.
 
     The cut keeps every relevant passage of the kept queries and fills up with the first other
     passages, so each query still has its answers in the corpus. ``profile="smoke"`` (the tests)
     cuts the smoke profile's split instead.
     """
-    from helpers.benchmark import Benchmark
+    from helpers.splits import Benchmark
 
     bench = profile_split(profile)
     if n_queries is None and n_corpus is None:

@@ -27,10 +27,6 @@ def load() -> dict[str, object]:
     }
     s4 = RESULTS / "s4_pgvector.json"
     data["s4_pgvector"] = json.loads(s4.read_text()) if s4.is_file() else None
-    tune = RESULTS / "tune_offline.jsonl"
-    data["tune"] = (
-        [json.loads(line) for line in tune.read_text().splitlines() if line.strip()] if tune.is_file() else []
-    )
     return data
 
 
@@ -40,12 +36,23 @@ def fmt_spread(s: dict[str, float], digits: int = 2, unit: str = "") -> str:
 
 def table(intro: str, header: list[str], rows: list[list[str]]) -> list[str]:
     """A markdown table after a blank line, its introduction and another blank line."""
-    return ["", *intro.split("\n"), "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header),
-            *("| " + " | ".join(row) + " |" for row in rows)]  # fmt: skip
+    return [
+        "",
+        *intro.split("\n"),
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
 
 
 def render(data: dict[str, object]) -> str:
-    s1, s2, s3, t1 = data["s1_evaluation"], data["s2_search"], data["s3_training"], data["t1_wall_time"]
+    s1, s2, s3, t1 = (
+        data["s1_evaluation"],
+        data["s2_search"],
+        data["s3_training"],
+        data["t1_wall_time"],
+    )
     yes = lambda ok: "yes" if ok else "**no**"  # noqa: E731
     lines = [
         START,
@@ -56,8 +63,10 @@ def render(data: dict[str, object]) -> str:
         "",
         "| | figure | measured | target | met |",
         "|---|---|---|---|---|",
-        f"| S1 | encode-once evaluator vs `InformationRetrievalEvaluator` per dim, {len(s1['dims'])} dims ({s1['data']}) | "
-        f"{fmt_spread(s1['speedup'], 2, '×')} faster; largest metric difference {s1['max_abs_metric_diff']:.1e} | ≥ 3.5×, ≤ 1e-6 | {yes(s1['speedup']['median'] >= 3.5 and s1['max_abs_metric_diff'] <= 1e-6)} |",
+        f"| S1 | encode-once evaluator vs `InformationRetrievalEvaluator` per dim, "
+        f"{len(s1['dims'])} dims ({s1['data']}) | {fmt_spread(s1['speedup'], 2, '×')} faster; "
+        f"largest metric difference {s1['max_abs_metric_diff']:.1e} | ≥ 3.5×, ≤ 1e-6 | "
+        f"{yes(s1['speedup']['median'] >= 3.5 and s1['max_abs_metric_diff'] <= 1e-6)} |",
     ]
     for full in ("384", "768"):
         for lib in ("numpy", "faiss"):
@@ -65,61 +74,78 @@ def render(data: dict[str, object]) -> str:
             full_ms = s2["latency_ms"][full][full][lib]["median_ms"]
             small_ms = s2["latency_ms"][full]["64"][lib]["median_ms"]
             lines.append(
-                f"| S2 | exact top-10, {full}-d → 64-d, {lib}, 100k random unit vectors | {full_ms:.2f} → {small_ms:.2f} ms/query: "
-                f"{s['speedup_64']:.1f}× = {s['share_of_ratio_%']:.0f}% of the {s['dim_ratio']:.0f}× dimension ratio | ≥ 80% | "
+                f"| S2 | exact top-10, {full}-d → 64-d, {lib}, 100k random unit vectors | "
+                f"{full_ms:.2f} → {small_ms:.2f} ms/query: {s['speedup_64']:.1f}× = "
+                f"{s['share_of_ratio_%']:.0f}% of the {s['dim_ratio']:.0f}× dimension ratio | ≥ 80% | "
                 f"{yes(s['share_of_ratio_%'] >= 80)} |"
             )
     q = s2["adaptive_quality"]
     for lib in ("numpy", "faiss"):
         s = s2["summary"]["384"][lib]
         lines.append(
-            f"| S2 | adaptive: 64-d shortlist of {q['k']}, 384-d rerank ({lib}) | keeps {q['kept_%']:.1f}% of full-size MRR@10 "
+            f"| S2 | adaptive: 64-d shortlist of {q['k']}, 384-d rerank ({lib}) | "
+            f"keeps {q['kept_%']:.1f}% of full-size MRR@10 "
             f"(offline benchmark) at {s['adaptive_speedup']:.1f}× the speed of 384-d search | ≥ 99% at ≥ 4× | "
             f"{yes(q['kept_%'] >= 99 and s['adaptive_speedup'] >= 4)} |"
         )
-    sps = s3["seconds_per_step"]
+    sps, peak = s3["seconds_per_step"], s3["peak_memory_mib"]
     lines += [
-        f"| S3 | seconds per step, batch {s3['batch_size']}, max_seq_length {s3['max_seq_length']}: MNRL vs MatryoshkaLoss | "
-        f"{fmt_spread(sps['mnrl'])} vs {fmt_spread(sps['matryoshka'])} s: overhead {s3['matryoshka_overhead_%']:+.1f}%; "
-        f"{s3['tokens_per_second']['matryoshka']:.0f} tokens/s; peak memory {s3['peak_memory_mib']['mnrl']['peak_mib']:.0f} vs "
-        f"{s3['peak_memory_mib']['matryoshka']['peak_mib']:.0f} MiB ({s3['peak_memory_mib']['mnrl']['kind']}) | ≤ 3% | {yes(s3['matryoshka_overhead_%'] <= 3)} |",
+        f"| S3 | seconds per step, batch {s3['batch_size']}, max_seq_length {s3['max_seq_length']}: "
+        f"MNRL vs MatryoshkaLoss | {fmt_spread(sps['mnrl'])} vs {fmt_spread(sps['matryoshka'])} s: "
+        f"overhead {s3['matryoshka_overhead_%']:+.1f}%; {s3['tokens_per_second']['matryoshka']:.0f} "
+        f"tokens/s; peak memory {peak['mnrl']['peak_mib']:.0f} vs {peak['matryoshka']['peak_mib']:.0f} "
+        f"MiB ({peak['mnrl']['kind']}) | ≤ 3% | {yes(s3['matryoshka_overhead_%'] <= 3)} |",
     ]
     for name in ("make test", "make run"):
         if name in t1:
             r = t1[name]
             limit = 10 if name == "make test" else 20
             lines.append(
-                f"| T1 | `{name}` wall time (empty runs folder) | {r['minutes']:.1f} min, exit {r['returncode']} | ≤ {limit} min | "
+                f"| T1 | `{name}` wall time (empty runs folder) | {r['minutes']:.1f} min, "
+                f"exit {r['returncode']} | ≤ {limit} min | "
                 f"{yes(r['returncode'] == 0 and r['minutes'] <= limit)} |"
             )
-    if data["tune"]:
-        lines += table(
-            "Tuning the offline recipe (`benchmarks/tune_offline.py`; 64-d and full-size MRR@10 of the matryoshka model\n"
-            "along training, on the offline benchmark):",
-            ["variant", "steps", "s/step", "minutes", "MRR@10 full", "MRR@10 64-d", "64-d retention"],
-            [
-                [run["label"], f"{p['step']}", f"{run['seconds_per_step']:.2f}", f"{p['train_minutes']:.1f}",
-                 f"{p['mrr@10_full']:.3f}", f"{p['mrr@10_64']:.3f}", f"{p['retention_64_%']:.1f}%"]
-                for run in data["tune"] for p in run["curve"]
-            ],
-        )  # fmt: skip
     s4 = data["s4_pgvector"]
     if s4:
         lines += table(
             f"S4, notebook 08's funnel in PostgreSQL as the corpus grows (`benchmarks/s4_pgvector.py`: {s4['engine']}; "
             f"{s4['vectors']}; `maintenance_work_mem` {s4['maintenance_work_mem']}; {s4['queries_timed']} queries, one "
-            "at a time; recall@10 against exact full-vector search, beside the exact numpy funnel's at the same shortlist, "
+            "at a time; recall@10 against exact full-vector search, beside the exact numpy funnel's at the same "
+            "shortlist, "
             "and one query's exact full-vector scan in numpy for scale):",
-            ["vectors", "load (COPY)", "HNSW build", "table", "prefix index", "shortlist", "ef_search", "median ms",
-             "p90 ms", "recall@10", "exact funnel's recall@10", "numpy exact 384-d scan, ms"],
             [
-                [f"{size['vectors']:,}", f"{size['load_s']:.0f} s", f"{size['index_build_s']:.0f} s",
-                 f"{size['table_MiB']:.0f} MiB", f"{size['prefix_index_MiB']:.0f} MiB", f"{r['shortlist']}",
-                 f"{r['ef_search']}", f"{r['median_ms']:.2f}", f"{r['p90_ms']:.2f}", f"{r['recall@10']:.3f}",
-                 f"{r['numpy_exact_funnel_recall@10']:.3f}", f"{size['numpy_exact_full_search_ms']:.1f}"]
-                for size in s4["sizes"] for r in size["runs"]
+                "vectors",
+                "load (COPY)",
+                "HNSW build",
+                "table",
+                "prefix index",
+                "shortlist",
+                "ef_search",
+                "median ms",
+                "p90 ms",
+                "recall@10",
+                "exact funnel's recall@10",
+                "numpy exact 384-d scan, ms",
             ],
-        )  # fmt: skip
+            [
+                [
+                    f"{size['vectors']:,}",
+                    f"{size['load_s']:.0f} s",
+                    f"{size['index_build_s']:.0f} s",
+                    f"{size['table_MiB']:.0f} MiB",
+                    f"{size['prefix_index_MiB']:.0f} MiB",
+                    f"{r['shortlist']}",
+                    f"{r['ef_search']}",
+                    f"{r['median_ms']:.2f}",
+                    f"{r['p90_ms']:.2f}",
+                    f"{r['recall@10']:.3f}",
+                    f"{r['numpy_exact_funnel_recall@10']:.3f}",
+                    f"{size['numpy_exact_full_search_ms']:.1f}",
+                ]
+                for size in s4["sizes"]
+                for r in size["runs"]
+            ],
+        )
     lines += ["", f"![Performance]({PLOT.relative_to(README.parent)})", "", END]
     return "\n".join(lines)
 
@@ -130,7 +156,8 @@ def plot(data: dict[str, object]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = plt.subplots(1, 1, figsize=(6, 3.6), squeeze=False)
+    axes = axes[0]
     s2 = data["s2_search"]
     for full, rows in s2["latency_ms"].items():
         dims = sorted(int(d) for d in rows if d.isdigit())
@@ -147,13 +174,6 @@ def plot(data: dict[str, object]) -> None:
     axes[0].set_ylabel("ms per query (median)")
     axes[0].set_title("S2: exact top-10 on 100k vectors")
     axes[0].legend(fontsize=7)
-    for run in data["tune"]:
-        xs = [p["train_minutes"] for p in run["curve"]]
-        axes[1].plot(xs, [p["mrr@10_64"] for p in run["curve"]], marker="o", label=run["label"])
-    axes[1].set_xlabel("training minutes (2 CPUs)")
-    axes[1].set_ylabel("64-d MRR@10")
-    axes[1].set_title("Offline recipe: 64-d quality vs training time")
-    axes[1].legend(fontsize=7)
     for ax in axes:
         ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -175,7 +195,8 @@ def main() -> int:
     if args.check:
         if new != text:
             print(
-                "benchmarks/README.md's Performance section differs from benchmarks/results; run python benchmarks/report.py."
+                "benchmarks/README.md's Performance section differs from benchmarks/results; "
+                "run python benchmarks/report.py."
             )
             return 1
         return 0

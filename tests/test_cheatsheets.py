@@ -8,8 +8,8 @@ import tarfile
 
 import pytest
 
-from helpers.benchmark import load_ood_benchmark
 from helpers.sources import CHEAT_SDIST, SHEETS_DIR, fetch_cheat_sdist, read_sheets, sheet_pairs
+from helpers.splits import load_ood_benchmark
 
 
 def write_sheets_tarball(path, sheets):
@@ -60,8 +60,12 @@ def test_benchmark_stores_each_command_once(tmp_path):
     assert len(bench.corpus) == 4  # "tar -xvf foo.tar" is in both sheets and stored once
     by_text = {text: doc for doc, text in bench.corpus.items()}
     queries = {text: qid for qid, text in bench.queries.items()}
-    assert bench.qrels[queries["how to unpack a tarball with gzip"]] == {by_text["tar -xvf foo.tar"]}
-    assert bench.qrels[queries["how to extract an archive with tar"]] == {by_text["tar -xvf foo.tar"]}
+    assert bench.qrels[queries["how to unpack a tarball with gzip"]] == {
+        by_text["tar -xvf foo.tar"]
+    }
+    assert bench.qrels[queries["how to extract an archive with tar"]] == {
+        by_text["tar -xvf foo.tar"]
+    }
     assert len(bench.queries) == 4
 
 
@@ -86,5 +90,7 @@ def test_no_network_gets_one_sentence(tmp_path, monkeypatch):
         return subprocess.CompletedProcess(args, 1, "", "network is unreachable")
 
     monkeypatch.setattr(subprocess, "run", refuse)
-    with pytest.raises(ConnectionError, match=r"Cannot download cheat==2.5.1 .*pip download --no-deps"):
+    with pytest.raises(
+        ConnectionError, match=r"Cannot download cheat==2.5.1 .*pip download --no-deps"
+    ):
         fetch_cheat_sdist(tmp_path / "sources")

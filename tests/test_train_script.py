@@ -26,7 +26,11 @@ from helpers.sources import model_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "train_matryoshka.py"
-TEXTS = ["a handsaw with a thin blade", "what is a small boat used for fishing", "a large body of water"]
+TEXTS = [
+    "a handsaw with a thin blade",
+    "what is a small boat used for fishing",
+    "a large body of water",
+]
 
 
 class StopAt(TrainerCallback):
@@ -48,9 +52,13 @@ def recipe_of(folder: Path) -> dict:
     return json.loads((Path(folder) / "recipe.json").read_text())
 
 
-def test_script_trains_the_same_model_as_notebook_02(notebook_runs, tmp_path, monkeypatch, train_script):
+def test_script_trains_the_same_model_as_notebook_02(
+    notebook_runs, tmp_path, monkeypatch, train_script
+):
     monkeypatch.setenv("MRL_PROFILE", "smoke")
-    from_notebook = notebook_runs / "smoke" / "models" / "matryoshka"  # saved by tests/test_rerun.py's run of 02
+    from_notebook = (
+        notebook_runs / "smoke" / "models" / "matryoshka"
+    )  # saved by tests/test_rerun.py's run of 02
     if not (from_notebook / "recipe.json").is_file():  # this test alone: run notebook 02 first
         monkeypatch.setenv("MRL_RUNS_DIR", str(notebook_runs))
         nb = nbformat.read(ROOT / "notebooks" / "02_matryoshka_finetuning.ipynb", as_version=4)
@@ -84,7 +92,9 @@ ARGV = [
 ]
 
 
-def test_interrupted_after_a_checkpoint_resumes_to_the_same_model(tmp_path, monkeypatch, capsys, train_script):
+def test_interrupted_after_a_checkpoint_resumes_to_the_same_model(
+    tmp_path, monkeypatch, capsys, train_script
+):
     monkeypatch.setenv("MRL_RUNS_DIR", str(tmp_path))
     train = train_script.main
     # 4 steps of 16 of the 192 smoke rows: max_steps ends the run mid-epoch (notebook 10's offline case, where
@@ -94,7 +104,9 @@ def test_interrupted_after_a_checkpoint_resumes_to_the_same_model(tmp_path, monk
     with pytest.raises(KeyboardInterrupt):
         train([*ARGV, "--output", str(tmp_path / "cut")], callbacks=[StopAt(2)])
     folder = next((tmp_path / "smoke" / "checkpoints" / "cut").iterdir())
-    (folder / "checkpoint-3").mkdir()  # a checkpoint cut off while being written: no trainer_state.json
+    (
+        folder / "checkpoint-3"
+    ).mkdir()  # a checkpoint cut off while being written: no trainer_state.json
     resumed = train([*ARGV, "--output", str(tmp_path / "cut")])
     assert "checkpoint-3 was cut off while being written: removed" in capsys.readouterr().out
     assert resumed["resumed_from"].endswith("checkpoint-2") and resumed["global_step"] == 4
@@ -125,28 +137,65 @@ def test_changed_recipe_starts_afresh_keeps_the_old_checkpoints_and_control_loss
     )
     assert first["resumed_from"] is None and report["resumed_from"] is None
     assert "Checkpoints of other recipes stay in" in capsys.readouterr().out
-    assert len(list((tmp_path / "smoke" / "checkpoints" / "matryoshka").iterdir())) == 2  # nothing deleted
-    control = train(["--profile", "smoke", "--loss", "mnrl", "--max-steps", "1", "--evaluate", "--pca-fit-texts", "0"])
+    assert (
+        len(list((tmp_path / "smoke" / "checkpoints" / "matryoshka").iterdir())) == 2
+    )  # nothing deleted
+    control = train(
+        [
+            "--profile",
+            "smoke",
+            "--loss",
+            "mnrl",
+            "--max-steps",
+            "1",
+            "--evaluate",
+            "--pca-fit-texts",
+            "0",
+        ]
+    )
     recipe = recipe_of(tmp_path / "smoke" / "models" / "standard")
     assert recipe["loss"] == "MultipleNegativesRankingLoss" and recipe["matryoshka_dims"] is None
     assert set(control["mrr@10"]) == {384, 256, 128, 64, 32}
-    train(["--profile", "smoke", "--loss", "2d", "--max-steps", "1", "--pca-fit-texts", "0"])  # notebook 10's loss
+    train(
+        ["--profile", "smoke", "--loss", "2d", "--max-steps", "1", "--pca-fit-texts", "0"]
+    )  # notebook 10's loss
     assert recipe_of(tmp_path / "smoke" / "models" / "matryoshka_2d")["loss"] == "Matryoshka2dLoss"
 
 
-@pytest.mark.skipif(shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None, reason="no torchrun")
+@pytest.mark.skipif(
+    shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None, reason="no torchrun"
+)
 def test_torchrun_shards_the_batches_across_processes(tmp_path):
     # 192 training rows, batch 48 per process: one process needs 4 steps per epoch, two need 2,
     # which only holds if each process reads different batches (real data parallelism).
-    torchrun = [str(Path(sys.executable).parent / "torchrun"), "--standalone", "--nproc_per_node", "2"]
+    torchrun = [
+        str(Path(sys.executable).parent / "torchrun"),
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+    ]
     env = {
         **os.environ,
         "MRL_RUNS_DIR": str(tmp_path),
         "HF_HUB_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
     }
-    done = subprocess.run([*torchrun, str(SCRIPT), "--profile", "smoke", "--batch-size", "48", "--pca-fit-texts", "0"],
-                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [
+            *torchrun,
+            str(SCRIPT),
+            "--profile",
+            "smoke",
+            "--batch-size",
+            "48",
+            "--pca-fit-texts",
+            "0",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["global_step"] == 2

@@ -17,12 +17,20 @@ from sentence_transformers.sentence_transformer.losses import (
     MultipleNegativesRankingLoss,
 )
 
-from helpers.benchmark import training_texts
 from helpers.profiles import BGE_QUERY_PROMPT, PACKAGED_MINILM, PROFILES
 from helpers.recipe import RECIPE_DEFAULTS, start_model, training_arguments
+from helpers.splits import training_texts
 
-KNOBS = dict(batch_size=16, learning_rate=1e-4, epochs=1, warmup=0.1, precision="fp32", query_prompt=None, seed=42,
-             pca_fit_texts=12_000)  # fmt: skip
+KNOBS = dict(
+    batch_size=16,
+    learning_rate=1e-4,
+    epochs=1,
+    warmup=0.1,
+    precision="fp32",
+    query_prompt=None,
+    seed=42,
+    pca_fit_texts=12_000,
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +38,18 @@ def started(smoke_data):
     return start_model(PACKAGED_MINILM, smoke_data.train, None, 12_000, None, 42)
 
 
-def test_start_model_sizes_the_sequence_and_rotates_without_changing_cosines(started, minilm, smoke_data):
+def test_start_model_sizes_the_sequence_and_rotates_without_changing_cosines(
+    started, minilm, smoke_data
+):
     """At step 0 the rotated model's full-size cosines are the pretrained model's, and the first
     coordinates carry the most variance of the training texts."""
-    assert started.course_train_length % 8 == 0 and 16 <= started.course_train_length < minilm.max_seq_length
-    assert started.max_seq_length == minilm.max_seq_length  # training length is not the model's: it reads 256
+    assert (
+        started.course_train_length % 8 == 0
+        and 16 <= started.course_train_length < minilm.max_seq_length
+    )
+    assert (
+        started.max_seq_length == minilm.max_seq_length
+    )  # training length is not the model's: it reads 256
     assert [type(m).__name__ for m in started] == ["Transformer", "Pooling", "Dense", "Normalize"]
     texts = list(smoke_data.test.corpus.values())[:20]
     before, after = minilm.encode(texts), started.encode(texts)
@@ -61,10 +76,14 @@ def test_cached_mnrl_inside_matryoshka_gives_the_plain_loss(smoke_data, minilm):
     features = [minilm.tokenize(list(rows[column])) for column in ("query", "positive", "negative")]
     plain = MatryoshkaLoss(minilm, MultipleNegativesRankingLoss(minilm), matryoshka_dims=[384, 64])
     cached = MatryoshkaLoss(
-        minilm, CachedMultipleNegativesRankingLoss(minilm, mini_batch_size=3), matryoshka_dims=[384, 64]
+        minilm,
+        CachedMultipleNegativesRankingLoss(minilm, mini_batch_size=3),
+        matryoshka_dims=[384, 64],
     )
     plain_value = plain(features, torch.empty(0)).item()
-    assert plain_value > 0.1 and cached(features, torch.empty(0)).item() == pytest.approx(plain_value, rel=1e-4)
+    assert plain_value > 0.1 and cached(features, torch.empty(0)).item() == pytest.approx(
+        plain_value, rel=1e-4
+    )
     minilm.max_seq_length = 256
 
 
@@ -72,13 +91,23 @@ def test_checkpoints_go_to_a_folder_of_their_own_recipe(started, smoke_data, tmp
     loss = MultipleNegativesRankingLoss(started)
     args, recipe = training_arguments(started, loss, smoke_data.train, tmp_path, **KNOBS)
     assert Path(args.output_dir).parent == tmp_path and recipe["modules"][2] == "Dense"
-    assert training_arguments(started, loss, smoke_data.train, tmp_path, **KNOBS)[0].output_dir == args.output_dir
-    other_knob, _ = training_arguments(started, loss, smoke_data.train, tmp_path, **{**KNOBS, "batch_size": 8})
+    assert (
+        training_arguments(started, loss, smoke_data.train, tmp_path, **KNOBS)[0].output_dir
+        == args.output_dir
+    )
+    other_knob, _ = training_arguments(
+        started, loss, smoke_data.train, tmp_path, **{**KNOBS, "batch_size": 8}
+    )
     matryoshka = MatryoshkaLoss(started, loss, matryoshka_dims=[384, 64])
-    other_loss, recipe = training_arguments(started, matryoshka, smoke_data.train, tmp_path, **KNOBS)
+    other_loss, recipe = training_arguments(
+        started, matryoshka, smoke_data.train, tmp_path, **KNOBS
+    )
     assert len({args.output_dir, other_knob.output_dir, other_loss.output_dir}) == 3
     assert (recipe["loss"], recipe["base_loss"], list(recipe["matryoshka_dims"])) == (
-        "MatryoshkaLoss", "MultipleNegativesRankingLoss", [384, 64])  # fmt: skip
+        "MatryoshkaLoss",
+        "MultipleNegativesRankingLoss",
+        [384, 64],
+    )
     assert args.save_steps == 3 and args.batch_sampler == "no_duplicates" and args.report_to == []
 
 
@@ -86,29 +115,47 @@ def test_checkpoints_go_to_a_folder_of_their_own_recipe(started, smoke_data, tmp
     ("knobs", "message"),
     [
         ({"learning_rate": -1}, "LEARNING_RATE=-1 must be a small positive number such as 2e-5."),
-        ({"batch_size": 0}, "BATCH_SIZE=0 must be a whole number from 1 to the 192 training rows, such as 32."),
-        ({"batch_size": 8.5}, "BATCH_SIZE=8.5 must be a whole number from 1 to the 192 training rows"),
+        (
+            {"batch_size": 0},
+            "BATCH_SIZE=0 must be a whole number from 1 to the 192 training rows, such as 32.",
+        ),
+        (
+            {"batch_size": 8.5},
+            "BATCH_SIZE=8.5 must be a whole number from 1 to the 192 training rows",
+        ),
         ({"epochs": 0}, "EPOCHS=0 must be a positive whole number such as 1."),
         ({"warmup": 1.5}, "WARMUP=1.5 must be a fraction of the steps"),
-        ({"batch_size": 1024}, "BATCH_SIZE=1024 must be a whole number from 1 to the 192 training rows"),
+        (
+            {"batch_size": 1024},
+            "BATCH_SIZE=1024 must be a whole number from 1 to the 192 training rows",
+        ),
     ],
 )
-def test_bad_knobs_are_refused_before_anything_is_written(started, smoke_data, tmp_path, knobs, message):
+def test_bad_knobs_are_refused_before_anything_is_written(
+    started, smoke_data, tmp_path, knobs, message
+):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         training_arguments(
-            started, MultipleNegativesRankingLoss(started), smoke_data.train, tmp_path, **{**KNOBS, **knobs}
+            started,
+            MultipleNegativesRankingLoss(started),
+            smoke_data.train,
+            tmp_path,
+            **{**KNOBS, **knobs},
         )
     assert not list(tmp_path.iterdir())
 
 
 def test_too_few_training_texts_for_a_pca_named(smoke_data):
     with pytest.raises(
-        ValueError, match="Only .* distinct training texts to fit a PCA of 384 dims; raise PCA_FIT_TEXTS or n_train"
+        ValueError,
+        match="Only .* distinct training texts to fit a PCA of 384 dims; raise PCA_FIT_TEXTS or n_train",
     ):
         training_texts(smoke_data.train, 100, at_least=384)
 
 
-def test_full_profile_recipe_trains_queries_with_the_evaluation_prompt(tmp_path, monkeypatch, train_script):
+def test_full_profile_recipe_trains_queries_with_the_evaluation_prompt(
+    tmp_path, monkeypatch, train_script
+):
     """The full profile's knobs (BGE's query prompt, the cached loss, a model that reads 512 tokens) on the smoke
     data, through the script: queries train with the prompt, and the saved model reads 512 tokens, as BGE does."""
     import shutil
@@ -117,13 +164,21 @@ def test_full_profile_recipe_trains_queries_with_the_evaluation_prompt(tmp_path,
 
     from helpers.sources import model_path
 
-    bge_like = tmp_path / "bge-like"  # MiniLM whose limit is BGE's 512 (its position table has 512 rows)
+    bge_like = (
+        tmp_path / "bge-like"
+    )  # MiniLM whose limit is BGE's 512 (its position table has 512 rows)
     shutil.copytree(model_path(PACKAGED_MINILM), bge_like)
-    (bge_like / "sentence_bert_config.json").write_text('{"max_seq_length": 512, "do_lower_case": false}')
-    monkeypatch.setitem(
-        PROFILES, "smoke", replace(PROFILES["smoke"], model=str(bge_like), query_prompt=BGE_QUERY_PROMPT)
+    (bge_like / "sentence_bert_config.json").write_text(
+        '{"max_seq_length": 512, "do_lower_case": false}'
     )
-    monkeypatch.setitem(RECIPE_DEFAULTS, "smoke", {**RECIPE_DEFAULTS["smoke"], "mini_batch_size": 8})
+    monkeypatch.setitem(
+        PROFILES,
+        "smoke",
+        replace(PROFILES["smoke"], model=str(bge_like), query_prompt=BGE_QUERY_PROMPT),
+    )
+    monkeypatch.setitem(
+        RECIPE_DEFAULTS, "smoke", {**RECIPE_DEFAULTS["smoke"], "mini_batch_size": 8}
+    )
     monkeypatch.setenv("MRL_RUNS_DIR", str(tmp_path))
     seen = []
     original = SentenceTransformerTrainer.training_step
@@ -143,4 +198,6 @@ def test_full_profile_recipe_trains_queries_with_the_evaluation_prompt(tmp_path,
     assert not positive.startswith("represent this sentence")
     trained_at = report["recipe"]["max_seq_length"]  # the data's length: short texts train fast
     assert seen[0][1] == trained_at < 512
-    assert SentenceTransformer(report["model_dir"]).max_seq_length == 512  # what BGE reads, saved with it
+    assert (
+        SentenceTransformer(report["model_dir"]).max_seq_length == 512
+    )  # what BGE reads, saved with it

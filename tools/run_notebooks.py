@@ -48,10 +48,12 @@ def export_html(executed: list[Path], html_dir: Path, profile_name: str) -> Path
     """
     from nbconvert import HTMLExporter
 
-    from helpers.results import atomic_write
+    from helpers.run_files import atomic_write
 
     html_dir.mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter(embed_images=True)  # markdown images too, not only outputs (already data URIs)
+    exporter = HTMLExporter(
+        embed_images=True
+    )  # markdown images too, not only outputs (already data URIs)
     for path in executed:
         body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
         # the "Next:" links between notebooks point at the pages, so the site is self-contained
@@ -60,7 +62,11 @@ def export_html(executed: list[Path], html_dir: Path, profile_name: str) -> Path
     items = []
     for page in sorted(html_dir.glob("[0-9][0-9]_*.html")):
         source = page.parent.parent / "notebooks" / f"{page.stem}.ipynb"
-        title = notebook_title(nbformat.read(source, as_version=4), page.stem) if source.is_file() else page.stem
+        title = (
+            notebook_title(nbformat.read(source, as_version=4), page.stem)
+            if source.is_file()
+            else page.stem
+        )
         items.append(f'  <li><a href="{html.escape(page.name)}">{html.escape(title)}</a></li>')
     index = html_dir / "index.html"
     atomic_write(
@@ -74,7 +80,9 @@ def export_html(executed: list[Path], html_dir: Path, profile_name: str) -> Path
 
 
 @contextmanager
-def ipc_client(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 3600, allow_errors: bool = False):
+def ipc_client(
+    nb: nbformat.NotebookNode, cwd: Path, timeout: int = 3600, allow_errors: bool = False
+):
     """A started kernel for ``nb`` working in ``cwd``, as an nbclient ``NotebookClient``; shut down on exit.
 
     IPC (a local socket file) instead of TCP: ipykernel warns about unencrypted TCP before every notebook. The
@@ -82,8 +90,14 @@ def ipc_client(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 3600, allow_
     ``tests/test_rerun.py`` starts its kernels with this too."""
     sockets = Path(tempfile.mkdtemp(prefix="mrl-"))
     km = KernelManager(kernel_name="python3", transport="ipc", ip=str(sockets / "k"))
-    client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-                            resources={"metadata": {"path": str(cwd)}})  # fmt: skip
+    client = NotebookClient(
+        nb,
+        km=km,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(cwd)}},
+    )
     try:
         with client.setup_kernel():
             yield client
@@ -109,7 +123,9 @@ def main(only: list[str]) -> int:
                 client.execute()  # also records language_info and the widgets' state (notebook 09's HTML page)
         except CellExecutionError as error:
             nbformat.write(nb, out_dir / path.name)
-            print(f"FAILED {path.name}: executed copy with the error in {out_dir / path.name}\n{error}")
+            print(
+                f"FAILED {path.name}: executed copy with the error in {out_dir / path.name}\n{error}"
+            )
             return 1
         nbformat.write(nb, out_dir / path.name)
         executed.append(out_dir / path.name)

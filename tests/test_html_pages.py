@@ -19,7 +19,9 @@ PNG = base64.b64encode(
 
 
 def runner():
-    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "tools" / "run_notebooks.py")
+    spec = importlib.util.spec_from_file_location(
+        "run_notebooks", ROOT / "tools" / "run_notebooks.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -28,8 +30,13 @@ def runner():
 def executed_notebook(folder: Path, name: str, title: str, next_link: str) -> Path:
     nb = nbformat.v4.new_notebook()
     plot = nbformat.v4.new_code_cell("plot()")
-    plot.outputs = [nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})]
-    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\n**Next:** [the next one]({next_link})"), plot]
+    plot.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})
+    ]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(f"# {title}\n\n**Next:** [the next one]({next_link})"),
+        plot,
+    ]
     path = folder / f"{name}.ipynb"
     nbformat.write(nb, path)
     return path

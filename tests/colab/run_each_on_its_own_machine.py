@@ -2,7 +2,7 @@
 
 Run by tests/test_colab.py with the Colab simulation's Python (its Jupyter packages are Colab's):
 
-    python run_notebooks.py OUT_DIR NOTEBOOK [NOTEBOOK ...]
+    python run_each_on_its_own_machine.py OUT_DIR NOTEBOOK [NOTEBOOK ...]
 
 Every notebook starts in its own empty folder under OUT_DIR/work/, as every Colab notebook starts
 on its own machine; the only thing they share is the runs folder the environment names
@@ -40,7 +40,9 @@ def run(notebook: Path, out_dir: Path) -> dict[str, object]:
     work = out_dir / "work" / notebook.stem
     work.mkdir(parents=True)
     nb = nbformat.read(notebook, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}})
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+    )
     start = time.perf_counter()
     error = None
     try:

@@ -28,7 +28,9 @@ def run(script: str, *args: str, results: Path) -> dict:
 
 
 def test_readme_performance_section_matches_the_result_files():
-    done = subprocess.run([sys.executable, str(BENCH / "report.py"), "--check"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "report.py"), "--check"], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout
 
 
@@ -64,44 +66,85 @@ def test_s3_training_step_timings(tmp_path):
     )
     assert set(line["seconds_per_step"]) == {"mnrl", "matryoshka"}
     assert all(v["median"] > 0 for v in line["seconds_per_step"].values())
-    assert all(m["peak_mib"] > 100 for m in line["peak_memory_mib"].values())  # a loaded model, at least
+    assert all(
+        m["peak_mib"] > 100 for m in line["peak_memory_mib"].values()
+    )  # a loaded model, at least
 
 
 def test_s4_pgvector_on_a_tiny_corpus(tmp_path):
     """S4 starts PostgreSQL from pip, loads, indexes and queries 2,000 vectors: every figure is present and real."""
-    line = run("s4_pgvector.py", "--sizes", "2000", "--n-queries", "10", "--shortlists", "20", "100", results=tmp_path)
+    line = run(
+        "s4_pgvector.py",
+        "--sizes",
+        "2000",
+        "--n-queries",
+        "10",
+        "--shortlists",
+        "20",
+        "100",
+        results=tmp_path,
+    )
     (size,) = line["sizes"]
     assert size["vectors"] == 2000 and size["index_build_s"] > 0 and size["prefix_index_MiB"] > 0
     assert size["table_MiB"] >= size["raw_float32_MiB"]  # 2000 x 384 float32 and row headers
-    assert [(r["shortlist"], r["ef_search"]) for r in size["runs"]] == [(20, 20), (20, 80), (100, 100), (100, 400)]
+    assert [(r["shortlist"], r["ef_search"]) for r in size["runs"]] == [
+        (20, 20),
+        (20, 80),
+        (100, 100),
+        (100, 400),
+    ]
     for r in size["runs"]:
         assert r["median_ms"] > 0
-        assert 0.5 <= r["recall@10"] <= r["numpy_exact_funnel_recall@10"] + 0.05  # the index, at most noise above exact
+        assert (
+            0.5 <= r["recall@10"] <= r["numpy_exact_funnel_recall@10"] + 0.05
+        )  # the index, at most noise above exact
     assert "pgvector 0.8" in line["engine"]
 
 
-def test_dev_choices_trains_notebook_02s_recipe_with_one_lever_changed_and_scores_it_on_dev(tmp_path):
+def test_dev_choices_trains_notebook_02s_recipe_with_one_lever_changed_and_scores_it_on_dev(
+    tmp_path,
+):
     """Issue 21's study on the smoke data: two variants, dev only, the interval recomputable from the file."""
     import numpy as np
 
-    env = {**os.environ, "MRL_BENCH_RESULTS": str(tmp_path), "MRL_RUNS_DIR": str(tmp_path / "runs"),
-           "HF_HUB_OFFLINE": "1"}  # fmt: skip
+    env = {
+        **os.environ,
+        "MRL_BENCH_RESULTS": str(tmp_path),
+        "MRL_RUNS_DIR": str(tmp_path / "runs"),
+        "HF_HUB_OFFLINE": "1",
+    }
     script = [sys.executable, str(BENCH / "dev_choices.py"), "--profile", "smoke"]
-    done = subprocess.run([*script, "default", "weights_1-1-1-2-2"], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [*script, "default", "weights_1-1-1-2-2"], env=env, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr[-3000:]
-    default, weighted = (json.loads(line) for line in (tmp_path / "dev_recipe.jsonl").read_text().splitlines())
-    assert default["recipe"]["n_train"] == 192 and default["recipe"]["batch_size"] == 16 and default["steps"] == 12
-    assert weighted["changes"] == {"matryoshka_weights": [1, 1, 1, 2, 2]} and "vs_default" not in default
+    default, weighted = (
+        json.loads(line) for line in (tmp_path / "dev_recipe.jsonl").read_text().splitlines()
+    )
+    assert (
+        default["recipe"]["n_train"] == 192
+        and default["recipe"]["batch_size"] == 16
+        and default["steps"] == 12
+    )
+    assert (
+        weighted["changes"] == {"matryoshka_weights": [1, 1, 1, 2, 2]}
+        and "vs_default" not in default
+    )
     for line in (default, weighted):
         assert line["profile"] == "smoke" and set(line["dev"]) == {"384", "256", "128", "64", "32"}
         scores = {d: np.array(s) for d, s in line["per_query"].items()}
-        assert all(len(s) == 12 for s in scores.values())  # the smoke dev split's queries, not test's 24
+        assert all(
+            len(s) == 12 for s in scores.values()
+        )  # the smoke dev split's queries, not test's 24
         assert all(abs(scores[d].mean() - line["dev"][d]) < 1e-3 for d in scores)
     diff, low, high = weighted["vs_default"]["32"]
     expected = np.mean(np.array(weighted["per_query"]["32"]) - np.array(default["per_query"]["32"]))
     assert abs(diff - expected) < 1e-3 and low <= diff <= high
     table = subprocess.run([*script, "--report"], env=env, capture_output=True, text=True).stdout
-    assert table.splitlines()[2].startswith("| default | 12 |") and "| weights_1-1-1-2-2 | 12 |" in table
+    assert (
+        table.splitlines()[2].startswith("| default | 12 |")
+        and "| weights_1-1-1-2-2 | 12 |" in table
+    )
     # the reference row: the pretrained model scored untrained, its full size the bar for every 64-d prefix
     done = subprocess.run([*script, "pretrained"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -110,11 +153,21 @@ def test_dev_choices_trains_notebook_02s_recipe_with_one_lever_changed_and_score
     gap = np.mean(np.array(weighted["per_query"]["64"]) - np.array(pretrained["per_query"]["384"]))
     table = subprocess.run([*script, "--report"], env=env, capture_output=True, text=True).stdout
     row = next(r for r in table.splitlines() if r.startswith("| weights_1-1-1-2-2 |"))
-    assert row.split(" | ")[-1].startswith(f"{gap:+.3f} (")  # the last column: 64 dims vs pretrained at 384
+    assert row.split(" | ")[-1].startswith(
+        f"{gap:+.3f} ("
+    )  # the last column: 64 dims vs pretrained at 384
     # the confirmation afterwards: the same recipe scored on test, into its own file, never into the dev lines
-    done = subprocess.run([*script, "--split", "test", "default"], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [*script, "--split", "test", "default"], env=env, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr[-3000:]
-    (confirmed,) = (json.loads(line) for line in (tmp_path / "dev_recipe_test.jsonl").read_text().splitlines())
-    assert "dev" not in confirmed and all(len(s) == 24 for s in confirmed["per_query"].values())  # test's 24 queries
+    (confirmed,) = (
+        json.loads(line) for line in (tmp_path / "dev_recipe_test.jsonl").read_text().splitlines()
+    )
+    assert "dev" not in confirmed and all(
+        len(s) == 24 for s in confirmed["per_query"].values()
+    )  # test's 24 queries
     assert confirmed["recipe"] == default["recipe"]
-    assert len((tmp_path / "dev_recipe.jsonl").read_text().splitlines()) == 3  # the dev lines untouched
+    assert (
+        len((tmp_path / "dev_recipe.jsonl").read_text().splitlines()) == 3
+    )  # the dev lines untouched

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from datasets import Dataset
 
-from helpers.benchmark import build_benchmark, check_disjoint
+from helpers.splits import build_benchmark, check_disjoint
 
 
 def assert_honest(train, bench):
@@ -19,7 +19,9 @@ def assert_honest(train, bench):
 
 def assert_splits_disjoint(dev, test):
     assert not set(dev.queries.values()) & set(test.queries.values())
-    assert not {d for r in dev.qrels.values() for d in r} & {d for r in test.qrels.values() for d in r}
+    assert not {d for r in dev.qrels.values() for d in r} & {
+        d for r in test.qrels.values() for d in r
+    }
     assert dev.corpus is test.corpus  # one shared index, as in a real search system
 
 
@@ -43,7 +45,12 @@ def test_offline_benchmark_is_honest_and_split_by_hypernym():
     profile = get_profile("offline")
     rows = list(wordnet_rows())
     train, dev, test = build_benchmark(
-        rows, profile.n_dev_queries, profile.n_test_queries, profile.n_corpus, profile.n_train, profile.seed
+        rows,
+        profile.n_dev_queries,
+        profile.n_test_queries,
+        profile.n_corpus,
+        profile.n_train,
+        profile.seed,
     )
     for bench in (dev, test):
         assert_honest(train, bench)
@@ -56,19 +63,31 @@ def test_offline_benchmark_is_honest_and_split_by_hypernym():
 
 
 def test_repeated_positives_get_one_corpus_id():
-    rows = [{"query": f"q{i // 5}", "positive": f"pos{i // 5}", "negative": f"neg{i}"} for i in range(100)]
+    rows = [
+        {"query": f"q{i // 5}", "positive": f"pos{i // 5}", "negative": f"neg{i}"}
+        for i in range(100)
+    ]
     train, dev, test = build_benchmark(rows, n_dev=2, n_test=2, n_corpus=40, n_train=50)
     for bench in (dev, test):
-        assert all(len(rel) == 1 for rel in bench.qrels.values())  # five rows per query, one relevant id
+        assert all(
+            len(rel) == 1 for rel in bench.qrels.values()
+        )  # five rows per query, one relevant id
         assert_honest(train, bench)
-    assert test.stats["eval_passages"] == 4 * 6  # each eval query: 1 positive + 5 distinct negatives
+    assert (
+        test.stats["eval_passages"] == 4 * 6
+    )  # each eval query: 1 positive + 5 distinct negatives
 
 
 def test_splits_are_seeded_and_disjoint():
-    rows = [{"query": f"q{i // 3}", "positive": f"p{i // 3}", "negative": f"n{i}"} for i in range(300)]
+    rows = [
+        {"query": f"q{i // 3}", "positive": f"p{i // 3}", "negative": f"n{i}"} for i in range(300)
+    ]
     first = build_benchmark(rows, n_dev=5, n_test=10, n_corpus=60, n_train=1000, seed=3)
     again = build_benchmark(rows, n_dev=5, n_test=10, n_corpus=60, n_train=1000, seed=3)
-    assert first.test.fingerprint() == again.test.fingerprint() and first.dev.queries == again.dev.queries
+    assert (
+        first.test.fingerprint() == again.test.fingerprint()
+        and first.dev.queries == again.dev.queries
+    )
     assert_splits_disjoint(first.dev, first.test)
     assert len(first.train) == 3 * (100 - 15)  # three rows for each query not held out
 
@@ -96,20 +115,27 @@ def test_empty_after_dedup():
 
 def test_too_few_queries():
     rows = [{"query": f"q{i}", "positive": f"p{i}", "negative": f"n{i}"} for i in range(5)]
-    with pytest.raises(ValueError, match=r"only 5 distinct queries .*n_test_queries=4, n_dev_queries=2"):
+    with pytest.raises(
+        ValueError, match=r"only 5 distinct queries .*n_test_queries=4, n_dev_queries=2"
+    ):
         build_benchmark(rows, 2, 4, 10, 10)
 
 
 def test_overlap_detected(smoke_data):
     train, _, bench = smoke_data
     qid = next(iter(bench.queries))
-    leaked = Dataset.from_list([*train.to_list(), {"query": bench.queries[qid], "positive": "x", "negative": "y"}])
+    leaked = Dataset.from_list(
+        [*train.to_list(), {"query": bench.queries[qid], "positive": "x", "negative": "y"}]
+    )
     with pytest.raises(ValueError, match="eval split overlaps training"):
         check_disjoint(leaked, smoke_data.dev, bench)
 
 
 def test_no_training_rows_left():
-    rows = [{"query": f"q{i}", "positive": f"p{i}", "negative": f"n{i}", "group": f"g{i % 2}"} for i in range(6)]
+    rows = [
+        {"query": f"q{i}", "positive": f"p{i}", "negative": f"n{i}", "group": f"g{i % 2}"}
+        for i in range(6)
+    ]
     with pytest.raises(ValueError, match="no training rows are left"):
         build_benchmark(rows, 1, 1, 10, 10)  # both groups are held out, one per split
 
@@ -119,21 +145,29 @@ def test_the_split_is_saved_once_and_read_back_the_same(smoke_profile, tmp_path,
     every row and fingerprint; a damaged file or other sizes build it again."""
     from dataclasses import replace
 
-    import helpers.benchmark as benchmark
+    import helpers.splits as benchmark
 
     first = benchmark.load_benchmark(smoke_profile, tmp_path)
     saved = (tmp_path / "benchmark.json").read_bytes()
     streamed = []
-    monkeypatch.setattr(benchmark, "stream_rows", lambda *a: streamed.append(a) or pytest.fail("streamed again"))
+    monkeypatch.setattr(
+        benchmark, "stream_rows", lambda *a: streamed.append(a) or pytest.fail("streamed again")
+    )
     second = benchmark.load_benchmark(smoke_profile, tmp_path)
     assert not streamed and (tmp_path / "benchmark.json").read_bytes() == saved
-    assert second.train.to_list() == first.train.to_list() and second.train.column_names == first.train.column_names
+    assert (
+        second.train.to_list() == first.train.to_list()
+        and second.train.column_names == first.train.column_names
+    )
     for a, b in ((first.dev, second.dev), (first.test, second.test)):
         assert (a.queries, a.corpus, a.qrels, a.stats) == (b.queries, b.corpus, b.qrels, b.stats)
         assert list(a.corpus) == list(b.corpus) and a.fingerprint() == b.fingerprint()
     monkeypatch.undo()
     (tmp_path / "benchmark.json").write_text('{"key": ')  # cut off
-    assert benchmark.load_benchmark(smoke_profile, tmp_path).test.fingerprint() == first.test.fingerprint()
+    assert (
+        benchmark.load_benchmark(smoke_profile, tmp_path).test.fingerprint()
+        == first.test.fingerprint()
+    )
     assert (tmp_path / "benchmark.json").read_bytes() == saved  # rebuilt whole
     fewer = benchmark.load_benchmark(replace(smoke_profile, n_test_queries=20), tmp_path)
     assert len(fewer.test.queries) == 20 and (tmp_path / "benchmark.json").read_bytes() != saved
