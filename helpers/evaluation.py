@@ -39,26 +39,15 @@ def check_dims(dims: object, full_dim: int, knob: str) -> list[int]:
     """A list of sizes a learner set (``EVAL_DIMS``, ``MATRYOSHKA_DIMS``): whole, from 1 to full size, each once."""
 
     def ok(d):
-        return (
-            not isinstance(d, str)
-            and 0 < len(set(d)) == len(d)
-            and all(is_whole(x, 1, full_dim) for x in d)
-        )
+        return not isinstance(d, str) and 0 < len(set(d)) == len(d) and all(is_whole(x, 1, full_dim) for x in d)
 
-    check_knob(
-        knob,
-        dims,
-        f"a list of different sizes from 1 to {full_dim}, e.g. {matryoshka_dims(full_dim)}",
-        ok,
-    )
+    check_knob(knob, dims, f"a list of different sizes from 1 to {full_dim}, e.g. {matryoshka_dims(full_dim)}", ok)
     return [int(dim) for dim in dims]
 
 
 def encode(model, texts: Sequence[str], prompt: str | None = None) -> np.ndarray:
     """Full-size float32 embeddings, one row per text (with ``prompt`` before each, e.g. BGE's query prompt)."""
-    return model.encode(
-        list(texts), prompt=prompt, batch_size=128, convert_to_numpy=True, show_progress_bar=False
-    )
+    return model.encode(list(texts), prompt=prompt, batch_size=128, convert_to_numpy=True, show_progress_bar=False)
 
 
 def query_note(model, query: str, prompt: str | None = None) -> str:
@@ -86,9 +75,7 @@ def rank(query_emb: np.ndarray, corpus_emb: np.ndarray, k: int) -> tuple[np.ndar
         scores = query_emb[start : start + 1024] @ corpus_emb.T
         kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
         for row, threshold in zip(scores, kth[:, 0], strict=True):
-            candidates = np.flatnonzero(
-                row >= threshold
-            )  # every tie at the cut-off competes by index
+            candidates = np.flatnonzero(row >= threshold)  # every tie at the cut-off competes by index
             best = candidates[np.lexsort((candidates, -row[candidates]))[:k]]
             found.append(best)
             kept.append(row[best])
@@ -99,18 +86,11 @@ def score_rankings(ranked: dict[str, Sequence[str]], qrels: dict[str, set[str]])
     """trec_eval's measures per query (rows in ``qrels`` order) for doc ids ranked best first."""
     import pytrec_eval
 
-    run = {
-        q: {d: float(10 - i) for i, d in enumerate(list(docs)[:10])} for q, docs in ranked.items()
-    }
+    run = {q: {d: float(10 - i) for i, d in enumerate(list(docs)[:10])} for q, docs in ranked.items()}
     relevance = {q: {d: 1 for d in rel} for q, rel in qrels.items()}
-    evaluator = pytrec_eval.RelevanceEvaluator(
-        relevance, {"recip_rank", "recall.10", "ndcg_cut.10", "success.1,10"}
-    )
+    evaluator = pytrec_eval.RelevanceEvaluator(relevance, {"recip_rank", "recall.10", "ndcg_cut.10", "success.1,10"})
     scores = evaluator.evaluate({q: docs for q, docs in run.items() if docs})
-    table = {
-        ours: [scores.get(q, {}).get(theirs, 0.0) for q in qrels]
-        for ours, theirs in MEASURES.items()
-    }
+    table = {ours: [scores.get(q, {}).get(theirs, 0.0) for q in qrels] for ours, theirs in MEASURES.items()}
     return pd.DataFrame(table, index=list(qrels))
 
 
@@ -133,9 +113,7 @@ def evaluate_embeddings(
     qids, doc_ids = list(bench.queries), np.array(list(bench.corpus))
     rows = []
     for dim in dims:
-        idx, scores = rank(
-            normalized_prefix(query_emb, dim), normalized_prefix(corpus_emb, dim), RUN_DEPTH
-        )
+        idx, scores = rank(normalized_prefix(query_emb, dim), normalized_prefix(corpus_emb, dim), RUN_DEPTH)
         ranked = dict(zip(qids, doc_ids[idx].tolist(), strict=True))
         means = score_rankings(ranked, {q: bench.qrels[q] for q in qids}).mean().to_dict()
         rows.append(
@@ -161,18 +139,12 @@ def evaluate_embeddings(
     return pd.DataFrame(rows)
 
 
-def per_query_from_trec(
-    trec_dir: Path, model_name: str, dim: int, metric="mrr@10", made_by=None
-) -> pd.Series:
+def per_query_from_trec(trec_dir: Path, model_name: str, dim: int, metric="mrr@10", made_by=None) -> pd.Series:
     """Per-query ``metric`` scored from the TREC files an evaluation wrote, so intervals describe those rankings."""
     path = Path(trec_dir) / f"run_{model_name}_dim{dim}.txt"
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} is missing; {run_first(made_by or f'evaluating {model_name} at {dim} dims')}"
-        )
-    read = dict(
-        sep=" ", header=None, dtype=object, keep_default_na=False
-    )  # object, not str: groupby 4x faster
+        raise FileNotFoundError(f"{path} is missing; {run_first(made_by or f'evaluating {model_name} at {dim} dims')}")
+    read = dict(sep=" ", header=None, dtype=object, keep_default_na=False)  # object, not str: groupby 4x faster
     qrels = pd.read_csv(Path(trec_dir) / "qrels.txt", **read).groupby(0)[2].agg(set)
     run = pd.read_csv(path, **read).groupby(0, sort=False)[2].agg(list)  # written best first
     return score_rankings(run.to_dict(), qrels.to_dict())[metric].rename(f"{model_name}@{dim}")
@@ -182,6 +154,4 @@ def describe_difference(diff: float, low: float, high: float) -> str:
     """Words that follow the interval: higher or lower only when it excludes 0 (four decimals if +0.000 would show)."""
     digits = 3 if all(v == 0 or abs(v) >= 0.0005 for v in (low, high)) else 4
     span = f"{diff:+.{digits}f}, 95% CI {low:+.{digits}f} to {high:+.{digits}f}"
-    return (
-        f"{'higher' if low > 0 else 'lower' if high < 0 else 'no measurable difference'} ({span})"
-    )
+    return f"{'higher' if low > 0 else 'lower' if high < 0 else 'no measurable difference'} ({span})"

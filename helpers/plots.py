@@ -7,10 +7,7 @@ import pandas as pd
 
 
 def plot_metric_vs_dim(
-    table: pd.DataFrame,
-    metrics=("mrr@10", "recall@10", "ndcg@10"),
-    retention: bool = False,
-    path: Path | None = None,
+    table: pd.DataFrame, metrics=("mrr@10", "recall@10", "ndcg@10"), retention: bool = False, path: Path | None = None
 ):
     """One panel per metric, a line per model, dims on a log2 axis; ``retention``: % of each model's full size."""
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
@@ -22,10 +19,7 @@ def plot_metric_vs_dim(
         dims = sorted(table["dim"].unique())
         ax.set_xscale("log", base=2)
         ax.set_xticks(dims, [str(d) for d in dims])
-        ax.set(
-            xlabel="embedding dimensions kept",
-            ylabel=f"{metric} retention (%)" if retention else metric,
-        )
+        ax.set(xlabel="embedding dimensions kept", ylabel=f"{metric} retention (%)" if retention else metric)
         ax.grid(alpha=0.3)
     axes[0][0].legend()
     fig.tight_layout()

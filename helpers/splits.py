@@ -11,13 +11,7 @@ from datasets import Dataset
 
 from helpers.profiles import Profile
 from helpers.run_files import atomic_write
-from helpers.sources import (
-    SMOKE,
-    fetch_cheat_sdist,
-    read_sheets,
-    sheet_pairs,
-    source_dataset,
-)
+from helpers.sources import SMOKE, fetch_cheat_sdist, read_sheets, sheet_pairs, source_dataset
 
 COLUMNS = ("query", "positive", "negative")
 
@@ -32,12 +26,8 @@ class Benchmark:
     stats: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        assert len(set(self.corpus.values())) == len(self.corpus), (
-            "the corpus holds a passage text twice"
-        )
-        assert all(
-            q in self.queries and rel and rel <= self.corpus.keys() for q, rel in self.qrels.items()
-        )
+        assert len(set(self.corpus.values())) == len(self.corpus), "the corpus holds a passage text twice"
+        assert all(q in self.queries and rel and rel <= self.corpus.keys() for q, rel in self.qrels.items())
 
     def fingerprint(self) -> str:
         """A short hash of queries, corpus and qrels: equal fingerprints mean the same benchmark."""
@@ -53,20 +43,14 @@ def check_disjoint(train: Dataset, dev: Benchmark, test: Benchmark) -> None:
     positives = [{b.corpus[d] for rel in b.qrels.values() for d in rel} for b in (dev, test)]
     for bench, eval_positives in zip((dev, test), positives, strict=True):
         if set(bench.queries.values()) & set(train["query"]):
-            raise ValueError(
-                "the eval split overlaps training: some eval queries are also training queries."
-            )
+            raise ValueError("the eval split overlaps training: some eval queries are also training queries.")
         if eval_positives & (set(train["positive"]) | set(train["negative"])):
-            raise ValueError(
-                "the eval split overlaps training: some eval positives are also training passages."
-            )
+            raise ValueError("the eval split overlaps training: some eval positives are also training passages.")
     if set(dev.queries.values()) & set(test.queries.values()) or positives[0] & positives[1]:
         raise AssertionError("the dev and test splits share a query or a relevant passage")
 
 
-def build_benchmark(
-    rows, n_dev: int, n_test: int, n_corpus: int, n_train: int, seed: int = 42
-) -> Splits:
+def build_benchmark(rows, n_dev: int, n_test: int, n_corpus: int, n_train: int, seed: int = 42) -> Splits:
     """Training triplets, a dev and a test split, none overlapping another, from rows grouped by ``group`` or query."""
     columns = rows.column_names if isinstance(rows, Dataset) else COLUMNS
     if missing := [c for c in COLUMNS if c not in columns]:
@@ -77,16 +61,12 @@ def build_benchmark(
     cleaned, seen = [], set()
     for row in rows:
         q, p, n = (str(row[c]).strip() for c in COLUMNS)
-        if (
-            q and p and n and p != n and (q, p, n) not in seen
-        ):  # drop empty, self-negative and repeated rows
+        if q and p and n and p != n and (q, p, n) not in seen:  # drop empty, self-negative and repeated rows
             seen.add((q, p, n))
             cleaned.append((str(row.get("group") or q), {"query": q, "positive": p, "negative": n}))
             groups.setdefault(cleaned[-1][0], []).append(cleaned[-1][1])
     if not groups:
-        raise ValueError(
-            "the dataset is empty after de-duplication; check that it has non-empty text rows."
-        )
+        raise ValueError("the dataset is empty after de-duplication; check that it has non-empty text rows.")
     order = sorted(groups)
     random.Random(seed).shuffle(order)
     doc_ids: dict[str, str] = {}  # passage text -> doc id, one corpus for both splits
@@ -97,14 +77,10 @@ def build_benchmark(
         queries, qrels = splits[name]
         while cursor < len(order) and len(queries) < wanted:
             for row in groups[order[cursor]]:
-                if (
-                    row["query"] in query_ids or len(queries) < wanted
-                ):  # beyond the cap: not evaluated
+                if row["query"] in query_ids or len(queries) < wanted:  # beyond the cap: not evaluated
                     qid = query_ids.setdefault(row["query"], f"q{len(query_ids):06d}")
                     queries[qid] = row["query"]
-                    qrels.setdefault(qid, set()).add(
-                        doc_ids.setdefault(row["positive"], f"d{len(doc_ids):07d}")
-                    )
+                    qrels.setdefault(qid, set()).add(doc_ids.setdefault(row["positive"], f"d{len(doc_ids):07d}"))
             cursor += 1
         if len(queries) < wanted:
             raise ValueError(
@@ -132,9 +108,7 @@ def build_benchmark(
         if r["query"] not in query_ids and not {r["positive"], r["negative"]} & positives
     ]
     if not train_rows:
-        raise ValueError(
-            "no training rows are left after holding out the eval splits; read more rows."
-        )
+        raise ValueError("no training rows are left after holding out the eval splits; read more rows.")
     random.Random(seed + 1).shuffle(train_rows)
     train = Dataset.from_list(train_rows[:n_train])
     corpus = {d: t for t, d in doc_ids.items()}
@@ -147,10 +121,7 @@ def build_benchmark(
         "train_rows": len(train),
         "train_queries": len(set(train["query"])),
     }
-    dev, test = (
-        Benchmark(splits[s][0], corpus, splits[s][1], {**stats, "split": s})
-        for s in ("dev", "test")
-    )
+    dev, test = (Benchmark(splits[s][0], corpus, splits[s][1], {**stats, "split": s}) for s in ("dev", "test"))
     check_disjoint(train, dev, test)
     return Splits(train, dev, test)
 
@@ -159,68 +130,35 @@ def load_benchmark(profile: Profile, run_dir: Path) -> Splits:
     """``(train, dev, test)`` from a profile's source (same seed, same split), saved to ``run_dir/benchmark.json``."""
     from helpers.recipe import stream_rows  # notebook 02's (generated); it imports this module
 
-    code = b"".join(
-        Path(__file__).with_name(f).read_bytes() for f in ("splits.py", "sources.py")
-    )  # the builder
-    key, path = (
-        [repr(profile), hashlib.sha1(code).hexdigest()[:12]],
-        Path(run_dir) / "benchmark.json",
-    )
+    code = b"".join(Path(__file__).with_name(f).read_bytes() for f in ("splits.py", "sources.py"))  # the builder
+    key, path = ([repr(profile), hashlib.sha1(code).hexdigest()[:12]], Path(run_dir) / "benchmark.json")
     try:  # read back while the key holds: saves ~15 s offline, minutes from the hub
         saved = json.loads(path.read_text(encoding="utf-8"))
         if saved["key"] == key:
             return Splits(
                 Dataset.from_list(saved["train"]),
                 *(
-                    Benchmark(
-                        b["queries"],
-                        saved["corpus"],
-                        {q: set(r) for q, r in b["qrels"].items()},
-                        b["stats"],
-                    )
+                    Benchmark(b["queries"], saved["corpus"], {q: set(r) for q, r in b["qrels"].items()}, b["stats"])
                     for b in (saved["dev"], saved["test"])
                 ),
             )
     except (OSError, ValueError, KeyError, TypeError, AssertionError):
         pass  # missing, damaged or from other settings: built again and replaced
-    sizes = (
-        profile.n_dev_queries,
-        profile.n_test_queries,
-        profile.n_corpus,
-        profile.n_train,
-        profile.seed,
-    )
-    splits = build_benchmark(
-        stream_rows(source_dataset(profile, run_dir), profile.n_source_rows), *sizes
-    )
+    sizes = (profile.n_dev_queries, profile.n_test_queries, profile.n_corpus, profile.n_train, profile.seed)
+    splits = build_benchmark(stream_rows(source_dataset(profile, run_dir), profile.n_source_rows), *sizes)
     split = {
-        name: {
-            "queries": b.queries,
-            "qrels": {q: sorted(r) for q, r in b.qrels.items()},
-            "stats": b.stats,
-        }
+        name: {"queries": b.queries, "qrels": {q: sorted(r) for q, r in b.qrels.items()}, "stats": b.stats}
         for name, b in (("dev", splits.dev), ("test", splits.test))
     }
-    atomic_write(
-        path,
-        json.dumps(
-            {"key": key, "corpus": splits.test.corpus, "train": splits.train.to_list(), **split}
-        ),
-    )
+    atomic_write(path, json.dumps({"key": key, "corpus": splits.test.corpus, "train": splits.train.to_list(), **split}))
     return splits
 
 
 def load_ood_benchmark(profile: Profile, run_dir: Path, sdist: Path | None = None) -> Benchmark:
     """Out of domain, never trained on: shell tasks ("how to extract an archive with tar") to their command blocks."""
-    if (
-        sdist is None
-    ):  # the sheets of the cheat sdist, or the smoke profile's invented tools in the same layout
+    if sdist is None:  # the sheets of the cheat sdist, or the smoke profile's invented tools in the same layout
         cheats = profile.ood_source == "cheatsheets"
-        sdist = (
-            fetch_cheat_sdist(Path(run_dir).parent / "sources")
-            if cheats
-            else SMOKE / "sheets.tar.gz"
-        )
+        sdist = fetch_cheat_sdist(Path(run_dir).parent / "sources") if cheats else SMOKE / "sheets.tar.gz"
     corpus_ids, by_query = {}, {}  # command block -> doc id, query -> relevant doc ids
     for name, text in sorted(read_sheets(sdist).items()):
         for task, commands in sheet_pairs(name, text):
@@ -228,25 +166,17 @@ def load_ood_benchmark(profile: Profile, run_dir: Path, sdist: Path | None = Non
             if task:
                 by_query.setdefault(task, set()).add(doc)
     queries = {f"o{i:05d}": q for i, q in enumerate(sorted(by_query))}
-    qrels, corpus = (
-        {q: by_query[t] for q, t in queries.items()},
-        {d: t for t, d in corpus_ids.items()},
-    )
+    qrels, corpus = ({q: by_query[t] for q, t in queries.items()}, {d: t for t, d in corpus_ids.items()})
     return Benchmark(queries, corpus, qrels, {"queries": len(queries), "corpus": len(corpus)})
 
 
-def training_texts(
-    train_rows: Dataset, n_texts: int, seed: int = 42, at_least: int = 0
-) -> tuple[list[str], list[str]]:
+def training_texts(train_rows: Dataset, n_texts: int, seed: int = 42, at_least: int = 0) -> tuple[list[str], list[str]]:
     """A seeded sample of distinct training queries and passages (up to half queries), for a PCA of ``at_least``."""
     queries = sorted(set(train_rows["query"]))
     passages = sorted(set(train_rows["positive"]) | set(train_rows["negative"]))
     rng = random.Random(seed)
     n_queries = min(n_texts // 2, len(queries))
-    picked = (
-        rng.sample(queries, n_queries),
-        rng.sample(passages, min(n_texts - n_queries, len(passages))),
-    )
+    picked = (rng.sample(queries, n_queries), rng.sample(passages, min(n_texts - n_queries, len(passages))))
     if (n := len(picked[0]) + len(picked[1])) < at_least:
         raise ValueError(
             f"Only {n} distinct training texts to fit a PCA of {at_least} dims; raise PCA_FIT_TEXTS or n_train."

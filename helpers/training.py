@@ -1,13 +1,5 @@
-"""The machinery around notebook 02's training and save cells (and 05's, 10's and the script's).
-
-``checked_run(trainer, ...)`` wraps ``trainer.train(...)``: it names the checkpoint folder after the
-recipe, checks that the pieces belong together (a loss made for a model that the start_model cell
-has since replaced would train that old model), removes checkpoints cut off mid-write or written
-by a run nobody checked, refuses to start afresh from a model a stopped run already changed, trains
-at the data's token length and puts the model's own length back, and turns a full disk into one
-sentence. ``whole_or_nothing(folder, model, recipe)`` gives ``model.save_pretrained`` a temporary
-folder that replaces ``folder`` only once complete, and only for a model trained with that recipe.
-"""
+"""The machinery around notebook 02's training and save cells (05's, 10's and the script's too): ``checked_run``
+around ``trainer.train``, ``whole_or_nothing`` around ``model.save_pretrained``; notebook 02 says what each does."""
 
 import hashlib
 import json
@@ -19,9 +11,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoin
 
 from helpers.errors import CourseError, disk_full_error, is_disk_full
 
-MARKER = (
-    "started_from_pretrained.json"  # in a recipe's folder: its checkpoints come from a checked run
-)
+MARKER = "started_from_pretrained.json"  # in a recipe's folder: its checkpoints come from a checked run
 
 
 def recipe_folder(checkpoint_dir: Path, recipe: dict) -> str:
@@ -74,14 +64,10 @@ def remove_unusable_checkpoints(folder: Path) -> None:
     """Remove this recipe's checkpoints that were cut off mid-write, or that a run not checked here wrote."""
     others = sorted(p.name for p in folder.parent.glob("*") if p.is_dir() and p != folder)
     if others:
-        print(
-            f"Checkpoints of other recipes stay in {folder.parent}: {', '.join(others)}; delete them when done."
-        )
+        print(f"Checkpoints of other recipes stay in {folder.parent}: {', '.join(others)}; delete them when done.")
     for checkpoint in sorted(folder.glob(f"{PREFIX_CHECKPOINT_DIR}-*")):
         if not (checkpoint / "trainer_state.json").is_file():  # the trainer writes it last
-            print(
-                f"{checkpoint} was cut off while being written: removed, resuming from the one before."
-            )
+            print(f"{checkpoint} was cut off while being written: removed, resuming from the one before.")
             shutil.rmtree(checkpoint)
     if not (folder / MARKER).is_file() and any(folder.glob(f"{PREFIX_CHECKPOINT_DIR}-*")):
         print(
@@ -98,12 +84,7 @@ def rows_to_resume(trainer, resume: str | None) -> None:
     transformers would resume it with one step more, but not when the rows it is given make an epoch
     that is already over; then only the checkpoint's weights are loaded."""
     args = trainer.args
-    if (
-        resume
-        and json.loads((Path(resume) / "trainer_state.json").read_text())["global_step"]
-        >= args.max_steps
-        > 0
-    ):
+    if resume and json.loads((Path(resume) / "trainer_state.json").read_text())["global_step"] >= args.max_steps > 0:
         rows = trainer.train_dataset
         trainer.train_dataset = rows.select(
             range(min(len(rows), args.max_steps * args.train_batch_size * args.world_size))
@@ -124,9 +105,7 @@ def checked_run(trainer, model_name: str, pca_fit_texts: int):
             "one again."
         )
     recipe = recipe_of(trainer, model_name, pca_fit_texts)
-    args.course_checkpoint_root = getattr(
-        args, "course_checkpoint_root", args.output_dir
-    )  # as the learner set it
+    args.course_checkpoint_root = getattr(args, "course_checkpoint_root", args.output_dir)  # as the learner set it
     args.output_dir = recipe_folder(args.course_checkpoint_root, recipe)
     folder = Path(args.output_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -138,15 +117,10 @@ def checked_run(trainer, model_name: str, pca_fit_texts: int):
             "from the one with `model = start_model(` down to this one again (the model, the loss, the arguments)."
         )
     if resume is None and not (folder / MARKER).is_file():
-        atomic_write(
-            folder / MARKER, json.dumps({"started_from": "start_model", "checked": "the pieces"})
-        )
+        atomic_write(folder / MARKER, json.dumps({"started_from": "start_model", "checked": "the pieces"}))
     rows_to_resume(trainer, resume)
     model.course_training_started = True
-    read_length, model.max_seq_length = (
-        model.max_seq_length,
-        model.course_train_length,
-    )  # short texts: fast
+    read_length, model.max_seq_length = (model.max_seq_length, model.course_train_length)  # short texts: fast
     try:
         yield recipe
     except Exception as error:
@@ -154,9 +128,7 @@ def checked_run(trainer, model_name: str, pca_fit_texts: int):
             raise disk_full_error(folder, "writing a checkpoint") from None
         raise
     finally:
-        model.max_seq_length = (
-            read_length  # a speed knob, not a property: the model reads as far as before
-        )
+        model.max_seq_length = read_length  # a speed knob, not a property: the model reads as far as before
     model.model_card_data.training_logs = [  # the model card's loss table: the whole run's, also after a resume
         {"Epoch": log["epoch"], "Step": log["step"], "Training Loss": log["loss"]}
         for log in trainer.state.log_history
@@ -178,14 +150,9 @@ def whole_or_nothing(model_dir: Path, model, recipe: dict):
             "so saving it would save an untrained model; run the cells from the one with `trainer = "
             "SentenceTransformerTrainer(` down to this one again."
         )
-    model.preprocess(
-        [""]
-    )  # a tokenizer file keeps its last call's truncation: make it the model's own length
+    model.preprocess([""])  # a tokenizer file keeps its last call's truncation: make it the model's own length
     model_dir = Path(model_dir)
-    new, old = (
-        model_dir.with_name(f".{model_dir.name}.new"),
-        model_dir.with_name(f".{model_dir.name}.old"),
-    )
+    new, old = (model_dir.with_name(f".{model_dir.name}.new"), model_dir.with_name(f".{model_dir.name}.old"))
     shutil.rmtree(new, ignore_errors=True)
     try:
         yield str(new)

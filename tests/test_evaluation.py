@@ -14,11 +14,11 @@ from helpers.evaluation import (
     describe_difference,
     evaluate_embeddings,
     normalized_prefix,
-    paired_differences,
     per_query_from_trec,
     rank,
     score_rankings,
 )
+from helpers.intervals import paired_differences
 from helpers.run_files import save_differences
 from helpers.splits import Benchmark
 
@@ -172,7 +172,7 @@ def test_paired_bootstrap_interval_and_the_saved_files(tmp_path):
 
 
 def test_bootstrap_interval_on_known_differences(tmp_path, monkeypatch):
-    import helpers.evaluation as evaluation
+    import helpers.intervals as intervals
 
     rng = np.random.default_rng(3)
     base = rng.uniform(size=400)
@@ -182,7 +182,7 @@ def test_bootstrap_interval_on_known_differences(tmp_path, monkeypatch):
         "noise": base + rng.normal(scale=0.2, size=400),
     }
     monkeypatch.setattr(
-        evaluation, "per_query_from_trec", lambda d, m, dim, metric, made_by: pd.Series(scores[m])
+        intervals, "per_query_from_trec", lambda d, m, dim, metric, made_by: pd.Series(scores[m])
     )
     table = paired_differences(
         tmp_path, [("better", 1, "base", 1), ("noise", 1, "base", 1)]

@@ -150,7 +150,6 @@ def test_precision_follows_compute_capability_not_emulated_bf16(
     monkeypatch, capability, expected, smoke_data, minilm
 ):
     import torch
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     import helpers.recipe
 
@@ -161,17 +160,8 @@ def test_precision_follows_compute_capability_not_emulated_bf16(
         helpers.recipe, "SentenceTransformerTrainingArguments", lambda **kwargs: kwargs
     )
     knobs = dict(
-        batch_size=16,
-        learning_rate=1e-4,
-        epochs=1,
-        warmup=0.1,
-        query_prompt=None,
-        seed=42,
-        pca_fit_texts=0,
+        batch_size=16, learning_rate=1e-4, epochs=1, warmup=0.1, query_prompt=None, seed=42
     )
-    loss = MultipleNegativesRankingLoss(minilm)
     for precision, wanted in (("auto", expected), ("fp32", {"bf16": False, "fp16": False})):
-        args, _ = helpers.recipe.training_arguments(
-            minilm, loss, smoke_data.train, "/nonexistent", precision=precision, **knobs
-        )
+        args = helpers.recipe.training_arguments("/nonexistent", precision=precision, **knobs)
         assert {k: args[k] for k in ("bf16", "fp16")} == wanted

@@ -23,6 +23,8 @@ import nbformat
 import pytest
 from notebook_cells import cells_using, kernel, run_following_advice
 
+from helpers.knobs import KNOBS
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -88,72 +90,11 @@ def test_run_all_then_each_cell_with_the_cells_that_use_it_changes_no_saved_file
     )
 
 
-# One bad value for every knob of every parameters cell (a knob: a name the cell assigns, other than
-# the profile, folders and files, and notebooks 05's and 10's copies of notebook 02's saved recipe).
+# One bad value for every knob of every parameters cell: the course's knob table holds it (a knob: a name the
+# cell assigns, other than the profile, folders and files, and notebooks 05's and 10's copies of notebook 02's
+# saved recipe), so a new knob is one line in its cell and one row in helpers/knobs.py.
 BAD = {
-    "01": {
-        "MODEL": "'no-such/model'",
-        "EVAL_DIMS": "64",
-        "FOCUS_DIM": "48",
-        "PCA_FIT_TEXTS": "-5",
-        "METRIC": "'mrr'",
-    },
-    "02": {
-        "MODEL": "'no-such/model'",
-        "MATRYOSHKA_DIMS": "[64, 64]",
-        "BATCH_SIZE": "0",
-        "LEARNING_RATE": "-1",
-        "EPOCHS": "1.5",
-        "WARMUP": "1.5",
-        "MAX_SEQ_LENGTH": "4",
-        "MINI_BATCH_SIZE": "0",
-        "PRECISION": "'fp8'",
-        "QUERY_PROMPT": "42",
-        "PCA_FIT_TEXTS": "-1",
-        "SEED": "'x'",
-    },
-    "03": {"METRIC": "'MRR@10'", "FOCUS_DIM": "100"},
-    "04": {"TRUNCATE_DIM": "1024"},
-    "05": {"METRIC": "'ndcg'", "FOCUS_DIM": "3", "PCA_CONTROL_TEXTS": "0"},
-    "06": {
-        "SHORTLIST_DIMS": "[64, 64]",
-        "SHORTLIST_K": "[5]",
-        "K": "0",
-        "TARGET_RETENTION": "150",
-        "PREFIX_DIM": "128",
-        "LATENCY_QUERIES": "0",
-        "REPEATS": "2.5",
-    },
-    "07": {
-        "METRIC": "'recall'",
-        "PRECISIONS": "['float32', 'int4']",
-        "RESCORE_MULTIPLIER": "0",
-        "RETENTION_TARGETS": "[150]",
-        "SCALES": "{'1M': -1}",
-    },
-    "08": {
-        "PG_URL": "'postgresql://nobody@127.0.0.1:9/none'",
-        "TABLE": "'items; DROP TABLE items'",
-        "QDRANT_LOCATION": "'http://127.0.0.1:9'",
-        "COLLECTION": "''",
-        "PREFIX_DIM": "1000",
-        "K_SHORTLIST": "5",
-        "K": "0",
-        "UPSERT_BATCH": "0",
-        "LATENCY_QUERIES": "-1",
-        "REPEATS": "0",
-    },
-    "09": {"TOP": "0", "PRESET_DIMS": "64", "RESCORE_MULTIPLIER": "'4'"},
-    "10": {
-        "METRIC": "'mrr'",
-        "LAYERS": "[6, 6]",
-        "EVAL_DIMS": "[384, 100]",
-        "SERVE_LAYERS": "5",
-        "SERVE_DIM": "100",
-        "SPEED_TEXTS": "0",
-        "SPEED_REPEATS": "2.5",
-        "MAX_STEPS": "0",
-    },
+    notebook: {name: knob.bad for name, knob in rows.items()} for notebook, rows in KNOBS.items()
 }
 NOT_KNOBS = {
     "PROFILE",
@@ -168,7 +109,6 @@ NOT_KNOBS = {
     "CHOICE",
     "MADE_BY",
     "MODELS",
-    "RECIPE_DEFAULTS",
     "RECIPE_02",
 }
 FROM_RECIPE_02 = {
@@ -332,7 +272,8 @@ def test_08_never_touches_a_table_it_did_not_make_and_says_when_postgres_will_no
         walker.execute_cell(
             nbformat.v4.new_code_cell(
                 "_ps.PostgresServer.ensure_postgres_running = _ensure\n"
-                "shutil.rmtree(pg_folder, ignore_errors=True)"
+                "import helpers.engines, shutil\n"
+                "shutil.rmtree(helpers.engines._started['folder'], ignore_errors=True)"
             ),
             199,
         )

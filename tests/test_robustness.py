@@ -16,7 +16,14 @@ import nbformat
 import pandas as pd
 import pytest
 
-from helpers.recipe import save
+from helpers.training import whole_or_nothing
+
+
+def save(model, recipe: dict, folder: Path) -> None:
+    """Notebook 02's save cell."""
+    with whole_or_nothing(folder, model, recipe) as new:
+        model.save_pretrained(new)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,22 +95,24 @@ def code_cells(name: str) -> list[str]:
     return [c.source for c in nb.cells if c.cell_type == "code"]
 
 
-def test_notebook_05_checks_its_inputs_before_it_trains():
-    """The parameters cell asks for notebook 01's and 03's rows, before the training cells run."""
-    code = code_cells("05_standard_vs_matryoshka.ipynb")
-    check = next(
-        i
-        for i, s in enumerate(code)
-        if 'load_results(TEST_DIR, ["baseline", "matryoshka"], None' in s
-    )
-    assert check < next(i for i, s in enumerate(code) if "train(model, loss" in s)
+def test_notebooks_05_and_10_check_their_inputs_in_the_parameters_cell_before_they_train():
+    """They need notebook 01's and 03's rows and notebook 02's model: asked for before any work."""
+    for name in ("05_standard_vs_matryoshka.ipynb", "10_fewer_layers_2d_matryoshka.ipynb"):
+        code = code_cells(name)
+        check = next(
+            i
+            for i, s in enumerate(code)
+            if "require_inputs(" in s and 'metrics_matryoshka.csv"' in s
+        )
+        assert check < next(i for i, s in enumerate(code) if "trainer.train(" in s)
 
 
 def test_notebook_02_checks_its_knobs_before_anything_is_trained():
     code = "\n".join(code_cells("02_matryoshka_finetuning.ipynb"))
-    assert code.index("args, recipe = training_arguments(") < code.index(
-        "trainer, output, resume = train("
+    assert code.index('check_knobs("02", globals())') < code.index(
+        'check_knobs("02", globals(), rows='
     )
+    assert code.index('check_knobs("02", globals(), rows=') < code.index("trainer.train(")
 
 
 NO_SPACE = 'Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "No space left on device" })'

@@ -7,12 +7,12 @@ import json
 import pytest
 from datasets import Dataset
 
+from helpers.recipe import stream_rows
 from helpers.sources import (
     QUERY_TEMPLATES,
     SMOKE,
     parse_wordnet,
     source_dataset,
-    stream_rows,
     wordnet_rows,
     write_shards,
 )
@@ -103,6 +103,7 @@ def test_misnamed_columns_are_named(tmp_path):
 
 
 def test_hub_without_network_raises_one_sentence(monkeypatch):
+    import helpers.recipe
     import helpers.sources
 
     def offline(*args, **kwargs):
@@ -110,7 +111,7 @@ def test_hub_without_network_raises_one_sentence(monkeypatch):
             "Couldn't reach 'sentence-transformers/msmarco' on the Hub (LocalEntryNotFoundError)"
         )
 
-    monkeypatch.setattr(helpers.sources, "load_dataset", offline)
+    monkeypatch.setattr(helpers.recipe, "load_dataset", offline)
     with pytest.raises(
         ConnectionError, match="Cannot reach the Hugging Face hub.*MRL_PROFILE=offline"
     ) as error:

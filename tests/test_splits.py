@@ -145,13 +145,16 @@ def test_the_split_is_saved_once_and_read_back_the_same(smoke_profile, tmp_path,
     every row and fingerprint; a damaged file or other sizes build it again."""
     from dataclasses import replace
 
+    import helpers.recipe
     import helpers.splits as benchmark
 
     first = benchmark.load_benchmark(smoke_profile, tmp_path)
     saved = (tmp_path / "benchmark.json").read_bytes()
     streamed = []
     monkeypatch.setattr(
-        benchmark, "stream_rows", lambda *a: streamed.append(a) or pytest.fail("streamed again")
+        helpers.recipe,
+        "stream_rows",
+        lambda *a: streamed.append(a) or pytest.fail("streamed again"),
     )
     second = benchmark.load_benchmark(smoke_profile, tmp_path)
     assert not streamed and (tmp_path / "benchmark.json").read_bytes() == saved

@@ -17,9 +17,11 @@ from sentence_transformers.sentence_transformer.losses import (
     MultipleNegativesRankingLoss,
 )
 
+from helpers.knobs import KnobError, check_knobs
 from helpers.profiles import BGE_QUERY_PROMPT, PACKAGED_MINILM, PROFILES
-from helpers.recipe import RECIPE_DEFAULTS, start_model, training_arguments
+from helpers.recipe import start_model, training_arguments
 from helpers.splits import training_texts
+from helpers.training import recipe_folder, recipe_of
 
 KNOBS = dict(
     batch_size=16,
@@ -29,7 +31,6 @@ KNOBS = dict(
     precision="fp32",
     query_prompt=None,
     seed=42,
-    pca_fit_texts=12_000,
 )
 
 
@@ -87,62 +88,69 @@ def test_cached_mnrl_inside_matryoshka_gives_the_plain_loss(smoke_data, minilm):
     minilm.max_seq_length = 256
 
 
+def folder_of(model, loss, rows, root, **knobs) -> tuple[str, dict, object]:
+    """Notebook 02's steps 4 and 5 up to training: the checkpoint folder checked_run names, and the recipe."""
+    from sentence_transformers import SentenceTransformerTrainer
+
+    args = training_arguments(root, **{**KNOBS, **knobs})
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=rows, loss=loss)
+    recipe = recipe_of(trainer, PACKAGED_MINILM, 12_000)
+    return recipe_folder(root, recipe), recipe, args
+
+
 def test_checkpoints_go_to_a_folder_of_their_own_recipe(started, smoke_data, tmp_path):
     loss = MultipleNegativesRankingLoss(started)
-    args, recipe = training_arguments(started, loss, smoke_data.train, tmp_path, **KNOBS)
-    assert Path(args.output_dir).parent == tmp_path and recipe["modules"][2] == "Dense"
+    folder, recipe, args = folder_of(started, loss, smoke_data.train, tmp_path)
+    assert Path(folder).parent == tmp_path and recipe["modules"][2] == "Dense"
     assert (
-        training_arguments(started, loss, smoke_data.train, tmp_path, **KNOBS)[0].output_dir
-        == args.output_dir
-    )
-    other_knob, _ = training_arguments(
-        started, loss, smoke_data.train, tmp_path, **{**KNOBS, "batch_size": 8}
-    )
+        folder_of(started, loss, smoke_data.train, tmp_path)[0] == folder
+    )  # the same recipe, the same folder
+    other_knob, _, _ = folder_of(started, loss, smoke_data.train, tmp_path, batch_size=8)
     matryoshka = MatryoshkaLoss(started, loss, matryoshka_dims=[384, 64])
-    other_loss, recipe = training_arguments(
-        started, matryoshka, smoke_data.train, tmp_path, **KNOBS
-    )
-    assert len({args.output_dir, other_knob.output_dir, other_loss.output_dir}) == 3
-    assert (recipe["loss"], recipe["base_loss"], list(recipe["matryoshka_dims"])) == (
+    other_loss, recipe, _ = folder_of(started, matryoshka, smoke_data.train, tmp_path)
+    assert len({folder, other_knob, other_loss}) == 3
+    assert (recipe["loss"], recipe["base_loss"], recipe["matryoshka_dims"]) == (
         "MatryoshkaLoss",
         "MultipleNegativesRankingLoss",
         [384, 64],
     )
-    assert args.save_steps == 3 and args.batch_sampler == "no_duplicates" and args.report_to == []
+    assert recipe["max_seq_length"] == started.course_train_length and recipe["n_train"] == len(
+        smoke_data.train
+    )
+    assert (
+        args.save_steps == 0.25 and args.batch_sampler == "no_duplicates" and args.report_to == []
+    )
 
 
 @pytest.mark.parametrize(
     ("knobs", "message"),
     [
-        ({"learning_rate": -1}, "LEARNING_RATE=-1 must be a small positive number such as 2e-5."),
+        ({"LEARNING_RATE": -1}, "LEARNING_RATE=-1 must be a small positive number such as 2e-5."),
         (
-            {"batch_size": 0},
+            {"BATCH_SIZE": 0},
             "BATCH_SIZE=0 must be a whole number from 1 to the 192 training rows, such as 32.",
         ),
         (
-            {"batch_size": 8.5},
+            {"BATCH_SIZE": 8.5},
             "BATCH_SIZE=8.5 must be a whole number from 1 to the 192 training rows",
         ),
-        ({"epochs": 0}, "EPOCHS=0 must be a positive whole number such as 1."),
-        ({"warmup": 1.5}, "WARMUP=1.5 must be a fraction of the steps"),
+        ({"EPOCHS": 0}, "EPOCHS=0 must be a positive whole number such as 1."),
+        ({"WARMUP": 1.5}, "WARMUP=1.5 must be a fraction of the steps"),
         (
-            {"batch_size": 1024},
+            {"BATCH_SIZE": 1024},
             "BATCH_SIZE=1024 must be a whole number from 1 to the 192 training rows",
         ),
     ],
 )
-def test_bad_knobs_are_refused_before_anything_is_written(
-    started, smoke_data, tmp_path, knobs, message
-):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        training_arguments(
-            started,
-            MultipleNegativesRankingLoss(started),
-            smoke_data.train,
-            tmp_path,
-            **{**KNOBS, **knobs},
-        )
-    assert not list(tmp_path.iterdir())
+def test_bad_knobs_stop_with_their_sentence(smoke_data, knobs, message):
+    """Notebook 02's knobs, checked against the course's table (the rows: where the data is loaded)."""
+    good = {name.upper(): value for name, value in KNOBS.items()} | {
+        "PRECISION": "fp32",
+        "PCA_FIT_TEXTS": 0,
+    }
+    with pytest.raises(KnobError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        check_knobs("02", good | knobs, rows=len(smoke_data.train))
+    check_knobs("02", good, rows=len(smoke_data.train))  # the good values pass
 
 
 def test_too_few_training_texts_for_a_pca_named(smoke_data):
@@ -171,14 +179,10 @@ def test_full_profile_recipe_trains_queries_with_the_evaluation_prompt(
     (bge_like / "sentence_bert_config.json").write_text(
         '{"max_seq_length": 512, "do_lower_case": false}'
     )
-    monkeypatch.setitem(
-        PROFILES,
-        "smoke",
-        replace(PROFILES["smoke"], model=str(bge_like), query_prompt=BGE_QUERY_PROMPT),
+    bge_smoke = replace(
+        PROFILES["smoke"], model=str(bge_like), query_prompt=BGE_QUERY_PROMPT, mini_batch_size=8
     )
-    monkeypatch.setitem(
-        RECIPE_DEFAULTS, "smoke", {**RECIPE_DEFAULTS["smoke"], "mini_batch_size": 8}
-    )
+    monkeypatch.setitem(PROFILES, "smoke", bge_smoke)
     monkeypatch.setenv("MRL_RUNS_DIR", str(tmp_path))
     seen = []
     original = SentenceTransformerTrainer.training_step

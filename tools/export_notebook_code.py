@@ -101,7 +101,11 @@ def generated() -> dict[Path, str]:
         sources = " and\n".join(f"notebooks/{name}" for name, _ in books[module])
         imports = imports_for([nb for _, nb in books[module]], code)
         text = (
-            HEADER.format(sources=sources, module=module) + "\n".join(imports) + "\n\n" + code + "\n"
+            HEADER.format(sources=sources, module=module)
+            + "\n".join(imports)
+            + "\n\n"
+            + code
+            + "\n"
         )
         files[ROOT / "helpers" / f"{module}.py"] = text
     return files
