@@ -1,7 +1,9 @@
-# Two commands do everything on a fresh machine:
-#   make run   - execute every notebook top to bottom on the embedded default (offline profile)
-#   make test  - lint, unit tests, every notebook run twice in one kernel (tests/test_rerun.py; it contains
-#                pytest --nbmake notebooks) and the Colab simulation, all in the smoke profile
+# Three commands do everything on a fresh machine:
+#   make lab    - JupyterLab on the notebooks, with the course's environment (offline profile)
+#   make run    - execute every notebook top to bottom on the embedded default (offline profile)
+#   make test   - lint, unit tests, every notebook run and then re-run cell by cell (tests/test_rerun.py; it
+#                 contains pytest --nbmake notebooks) and the Colab simulation, all in the smoke profile
+#   make export - write helpers/recipe.py, search.py and intervals.py from the notebook cells marked #| export
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -17,7 +19,7 @@ export TOKENIZERS_PARALLELISM := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: setup run test lint format clean
+.PHONY: setup run test lint format clean lab export
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +31,17 @@ setup: $(VENV)/.installed
 
 run: setup
 	MRL_PROFILE=$(PROFILE) $(PY) tools/run_notebooks.py
+
+$(VENV)/.lab: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[offline,lab]"
+	touch $@
+
+# JupyterLab on the notebooks; LAB_ARGS passes options (tools/check_lab_in_browser.py: --no-browser, a port)
+lab: $(VENV)/.lab
+	MRL_PROFILE=$(PROFILE) $(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+
+export: setup
+	$(PY) tools/export_notebook_code.py
 
 lint: setup
 	$(PY) -m ruff check helpers tests tools benchmarks scripts notebooks

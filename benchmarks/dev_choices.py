@@ -23,7 +23,7 @@ afterwards (batch 64, the study's winner), so every line in the file is compared
 
 ``--split test`` is the confirmation, run once after the choice was made: the adopted lever and the default
 it replaced, scored on **test** instead of dev (lines in ``benchmarks/results/dev_recipe_test.jsonl``, never
-read by any choice). A lever that won on dev can still be noise on test; the README reports which.
+read by any choice). A lever that won on dev can still be noise on test; docs/results.md reports which.
 
 Earlier choices (the PCA start, the learning rate, the PCA control's fit size) were made on dev by an
 earlier version of this script; its lines are in ``benchmarks/results/dev_choices.jsonl``.

@@ -16,15 +16,18 @@ _started: dict = {"conn": None, "server": None, "folder": None, "qdrant": None} 
 
 
 class Stopped:
-    """Stands for the connection the notebook's last cell closed: using it (but to close it) says what to run."""
+    """Stands for a connection or client the notebook's last cell closed: using it says which cell to run."""
+
+    def __init__(self, what: str, start_cell: str) -> None:
+        self._what, self._start_cell = what, start_cell
 
     def close(self) -> None:
         """Nothing to close any more."""
 
     def __getattr__(self, name: str):
         raise CourseError(
-            "PostgreSQL was stopped by the notebook's last cell (Stop the server); run the cells from the one with "
-            "`conn = connect_postgres(` down to this one again."
+            f"{self._what} was closed by the notebook's last cell (Stop the server); run the cells from the one "
+            f"with `{self._start_cell}` down to this one again."
         )
 
 
@@ -83,7 +86,7 @@ def stop_postgres(conn) -> Stopped:
     """Close ``conn`` and stop the PostgreSQL started here (with ``PG_URL`` set, your database stays as it is)."""
     conn.close()
     _stop_started()
-    return Stopped()
+    return Stopped("The connection to PostgreSQL", "conn = connect_postgres(")
 
 
 def claim_table(conn, table: str):
@@ -128,6 +131,13 @@ def connect_qdrant(location: str):
         client = QdrantClient(location=":memory:") if location == ":memory:" else QdrantClient(path=location)
     _started["qdrant"] = client
     return client
+
+
+def close_qdrant(client) -> Stopped:
+    """Close ``client``: a collection in memory goes with it, one on a server or in a folder stays."""
+    client.close()
+    _started["qdrant"] = None
+    return Stopped("Qdrant's client", "client = connect_qdrant(")
 
 
 def claim_collection(client, collection: str) -> dict:
