@@ -61,8 +61,8 @@ def profile_split(profile: str = "offline", split: str = "test"):
     """A split of ``profile``'s benchmark (``test`` or ``train``), built in a temporary folder that is removed."""
     import tempfile
 
+    from course_data.splits import load_benchmark
     from helpers.profiles import get_profile
-    from helpers.splits import load_benchmark
 
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
         return getattr(load_benchmark(get_profile(profile), Path(folder)), split)
@@ -77,7 +77,7 @@ def offline_benchmark(
     passages, so each query still has its answers in the corpus. ``profile="smoke"`` (the tests)
     cuts the smoke profile's split instead.
     """
-    from helpers.splits import Benchmark
+    from course_data.splits import Benchmark
 
     bench = profile_split(profile)
     if n_queries is None and n_corpus is None:

@@ -115,11 +115,11 @@ def run_variant(
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
     from sentence_transformers.sentence_transformer.losses import MarginMSELoss, MatryoshkaLoss
 
+    from course_data.splits import load_benchmark
     from helpers import get_profile, runs_dir
     from helpers.evaluation import encode
+    from helpers.profiles import model_path
     from helpers.recipe import base_loss_for, start_model, training_arguments
-    from helpers.sources import model_path
-    from helpers.splits import load_benchmark
     from helpers.training import checked_run
 
     start = time.time()
@@ -299,10 +299,10 @@ def pca_variants() -> None:
     from sentence_transformers import SentenceTransformer
     from sklearn.decomposition import PCA
 
+    from course_data.splits import load_benchmark, training_texts
     from helpers import get_profile, runs_dir
     from helpers.evaluation import encode, evaluate_embeddings
-    from helpers.sources import model_path
-    from helpers.splits import load_benchmark, training_texts
+    from helpers.profiles import model_path
 
     profile = get_profile("offline")
     splits = load_benchmark(profile, runs_dir(replace(profile, name="dev_choices/offline_4096")))

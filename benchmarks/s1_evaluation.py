@@ -36,8 +36,7 @@ def main() -> None:
     from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
 
     from helpers.evaluation import encode, evaluate_embeddings
-    from helpers.profiles import PACKAGED_MINILM
-    from helpers.sources import model_path
+    from helpers.profiles import PACKAGED_MINILM, model_path
 
     bench = offline_benchmark(args.n_queries, args.n_corpus, args.profile)
     model = SentenceTransformer(model_path(PACKAGED_MINILM))

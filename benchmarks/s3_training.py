@@ -36,8 +36,7 @@ def setup(loss_name: str, max_seq_length: int):
     )
 
     from helpers.evaluation import matryoshka_dims
-    from helpers.profiles import PACKAGED_MINILM
-    from helpers.sources import model_path
+    from helpers.profiles import PACKAGED_MINILM, model_path
 
     torch.manual_seed(0)
     model = SentenceTransformer(model_path(PACKAGED_MINILM))

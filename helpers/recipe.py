@@ -19,9 +19,9 @@ from sentence_transformers.sentence_transformer.losses import (
 from sentence_transformers.sentence_transformer.modules import Dense
 from sklearn.decomposition import PCA
 
+from course_data.splits import training_texts
 from helpers.evaluation import encode
-from helpers.sources import model_path
-from helpers.splits import training_texts
+from helpers.profiles import model_path
 
 
 # Defined in notebook 02

@@ -28,11 +28,11 @@ from sentence_transformers import SentenceTransformerTrainer
 from sentence_transformers.sentence_transformer.losses import Matryoshka2dLoss, MatryoshkaLoss
 from transformers.trainer_utils import get_last_checkpoint
 
+from course_data.splits import load_benchmark
 from helpers import get_profile, runs_dir
 from helpers.evaluation import check_dims, encode, evaluate_embeddings, matryoshka_dims
 from helpers.profiles import PROFILES
 from helpers.recipe import base_loss_for, start_model, training_arguments  # notebook 02's
-from helpers.splits import load_benchmark
 from helpers.training import checked_run, whole_or_nothing
 
 

@@ -65,7 +65,7 @@ def smoke_profile():
 
 @pytest.fixture(scope="session")
 def smoke_data(smoke_profile, tmp_path_factory):
-    from helpers.splits import load_benchmark
+    from course_data.splits import load_benchmark
 
     return load_benchmark(smoke_profile, tmp_path_factory.mktemp("smoke"))
 
@@ -74,8 +74,7 @@ def smoke_data(smoke_profile, tmp_path_factory):
 def minilm():
     from sentence_transformers import SentenceTransformer
 
-    from helpers.profiles import PACKAGED_MINILM
-    from helpers.sources import model_path
+    from helpers.profiles import PACKAGED_MINILM, model_path
 
     return SentenceTransformer(model_path(PACKAGED_MINILM))
 

@@ -8,8 +8,14 @@ import tarfile
 
 import pytest
 
-from helpers.sources import CHEAT_SDIST, SHEETS_DIR, fetch_cheat_sdist, read_sheets, sheet_pairs
-from helpers.splits import load_ood_benchmark
+from course_data.cheatsheets import (
+    CHEAT_SDIST,
+    SHEETS_DIR,
+    fetch_cheat_sdist,
+    read_sheets,
+    sheet_pairs,
+)
+from course_data.splits import load_ood_benchmark
 
 
 def write_sheets_tarball(path, sheets):

@@ -56,9 +56,10 @@ def course_copy(dest: Path) -> Path:
     dest.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, dest / name)
-    shutil.copytree(
-        ROOT / "helpers", dest / "helpers", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    for package in ("helpers", "course_data"):
+        shutil.copytree(
+            ROOT / package, dest / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     return dest
 
 

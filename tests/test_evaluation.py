@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
+from course_data.splits import Benchmark
 from helpers.evaluation import (
     describe_difference,
     evaluate_embeddings,
@@ -20,7 +21,6 @@ from helpers.evaluation import (
 )
 from helpers.intervals import paired_differences
 from helpers.run_files import save_differences
-from helpers.splits import Benchmark
 
 
 def test_metrics_hand_worked():

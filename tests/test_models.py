@@ -10,9 +10,8 @@ import pytest
 from sentence_transformers import SentenceTransformer
 
 from helpers.evaluation import check_dims, check_truncate_dim, matryoshka_dims
-from helpers.profiles import PACKAGED_MINILM, get_profile, run_first, runs_dir
+from helpers.profiles import PACKAGED_MINILM, get_profile, model_path, run_first, runs_dir
 from helpers.run_files import require_saved_model
-from helpers.sources import model_path
 
 
 def test_matryoshka_dims():

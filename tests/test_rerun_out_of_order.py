@@ -21,8 +21,7 @@ from notebook_cells import ADVICE, kernel
 from safetensors.numpy import load_file
 from sentence_transformers import SentenceTransformer
 
-from helpers.profiles import PACKAGED_MINILM
-from helpers.sources import model_path
+from helpers.profiles import PACKAGED_MINILM, model_path
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = [

@@ -70,7 +70,7 @@ def test_a_save_killed_half_way_leaves_the_old_model_and_recipe_together(tmp_pat
 def test_a_shard_is_never_opened_for_writing_in_place(tmp_path, monkeypatch):
     """A second process (two benchmark builds at once) must never read a half-written shard: shards
     are written to a temporary file and renamed over the old one."""
-    from helpers.sources import write_shards
+    from course_data.sources import write_shards
 
     write_shards([{"query": "q", "positive": "p", "negative": "n"}] * 4, tmp_path)
     real_open = Path.open

@@ -7,16 +7,11 @@ import json
 import pytest
 from datasets import Dataset
 
+from course_data import SMOKE
+from course_data.sources import source_dataset, write_shards
+from course_data.splits import build_benchmark
+from course_data.wordnet import QUERY_TEMPLATES, parse_wordnet, wordnet_rows
 from helpers.recipe import stream_rows
-from helpers.sources import (
-    QUERY_TEMPLATES,
-    SMOKE,
-    parse_wordnet,
-    source_dataset,
-    wordnet_rows,
-    write_shards,
-)
-from helpers.splits import build_benchmark
 
 HEADER = "  1 This software and database is being provided to you, the LICENSEE, by  \n"
 # Three nouns: a parent and two children (offsets 100, 200, 300); the `@` pointers name hypernyms.
@@ -103,8 +98,8 @@ def test_misnamed_columns_are_named(tmp_path):
 
 
 def test_hub_without_network_raises_one_sentence(monkeypatch):
+    import course_data.sources
     import helpers.recipe
-    import helpers.sources
 
     def offline(*args, **kwargs):
         raise ConnectionError(
@@ -115,7 +110,7 @@ def test_hub_without_network_raises_one_sentence(monkeypatch):
     with pytest.raises(
         ConnectionError, match="Cannot reach the Hugging Face hub.*MRL_PROFILE=offline"
     ) as error:
-        stream_rows(helpers.sources.MSMARCO, 10)
+        stream_rows(course_data.sources.MSMARCO, 10)
     assert error.value.__cause__ is None and error.value.__suppress_context__
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from datasets import Dataset
 
-from helpers.splits import build_benchmark, check_disjoint
+from course_data.splits import build_benchmark, check_disjoint
 
 
 def assert_honest(train, bench):
@@ -39,8 +39,8 @@ def test_smoke_benchmark_is_honest(smoke_data, smoke_profile):
 
 
 def test_offline_benchmark_is_honest_and_split_by_hypernym():
+    from course_data.wordnet import wordnet_rows
     from helpers.profiles import get_profile
-    from helpers.sources import wordnet_rows
 
     profile = get_profile("offline")
     rows = list(wordnet_rows())
@@ -145,8 +145,8 @@ def test_the_split_is_saved_once_and_read_back_the_same(smoke_profile, tmp_path,
     every row and fingerprint; a damaged file or other sizes build it again."""
     from dataclasses import replace
 
+    import course_data.splits as benchmark
     import helpers.recipe
-    import helpers.splits as benchmark
 
     first = benchmark.load_benchmark(smoke_profile, tmp_path)
     saved = (tmp_path / "benchmark.json").read_bytes()

@@ -22,7 +22,7 @@ from nbclient import NotebookClient
 from sentence_transformers import SentenceTransformer
 from transformers import TrainerCallback
 
-from helpers.sources import model_path
+from helpers.profiles import model_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "train_matryoshka.py"

@@ -17,10 +17,10 @@ from sentence_transformers.sentence_transformer.losses import (
     MultipleNegativesRankingLoss,
 )
 
+from course_data.splits import training_texts
 from helpers.knobs import KnobError, check_knobs
 from helpers.profiles import BGE_QUERY_PROMPT, PACKAGED_MINILM, PROFILES
 from helpers.recipe import start_model, training_arguments
-from helpers.splits import training_texts
 from helpers.training import recipe_folder, recipe_of
 
 KNOBS = dict(
@@ -170,7 +170,7 @@ def test_full_profile_recipe_trains_queries_with_the_evaluation_prompt(
 
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
 
-    from helpers.sources import model_path
+    from helpers.profiles import model_path
 
     bge_like = (
         tmp_path / "bge-like"

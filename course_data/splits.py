@@ -9,9 +9,11 @@ from typing import NamedTuple
 
 from datasets import Dataset
 
+import course_data
+from course_data.cheatsheets import cheatsheet_benchmark, fetch_cheat_sdist
+from course_data.sources import source_dataset
 from helpers.profiles import Profile
 from helpers.run_files import atomic_write
-from helpers.sources import SMOKE, fetch_cheat_sdist, read_sheets, sheet_pairs, source_dataset
 
 COLUMNS = ("query", "positive", "negative")
 
@@ -130,7 +132,7 @@ def load_benchmark(profile: Profile, run_dir: Path) -> Splits:
     """``(train, dev, test)`` from a profile's source (same seed, same split), saved to ``run_dir/benchmark.json``."""
     from helpers.recipe import stream_rows  # notebook 02's (generated); it imports this module
 
-    code = b"".join(Path(__file__).with_name(f).read_bytes() for f in ("splits.py", "sources.py"))  # the builder
+    code = b"".join(Path(__file__).with_name(f).read_bytes() for f in ("splits.py", "sources.py", "wordnet.py"))
     key, path = ([repr(profile), hashlib.sha1(code).hexdigest()[:12]], Path(run_dir) / "benchmark.json")
     try:  # read back while the key holds: saves ~15 s offline, minutes from the hub
         saved = json.loads(path.read_text(encoding="utf-8"))
@@ -158,15 +160,8 @@ def load_ood_benchmark(profile: Profile, run_dir: Path, sdist: Path | None = Non
     """Out of domain, never trained on: shell tasks ("how to extract an archive with tar") to their command blocks."""
     if sdist is None:  # the sheets of the cheat sdist, or the smoke profile's invented tools in the same layout
         cheats = profile.ood_source == "cheatsheets"
-        sdist = fetch_cheat_sdist(Path(run_dir).parent / "sources") if cheats else SMOKE / "sheets.tar.gz"
-    corpus_ids, by_query = {}, {}  # command block -> doc id, query -> relevant doc ids
-    for name, text in sorted(read_sheets(sdist).items()):
-        for task, commands in sheet_pairs(name, text):
-            doc = corpus_ids.setdefault(commands, f"c{len(corpus_ids):05d}")
-            if task:
-                by_query.setdefault(task, set()).add(doc)
-    queries = {f"o{i:05d}": q for i, q in enumerate(sorted(by_query))}
-    qrels, corpus = ({q: by_query[t] for q, t in queries.items()}, {d: t for t, d in corpus_ids.items()})
+        sdist = fetch_cheat_sdist(Path(run_dir).parent / "sources") if cheats else course_data.SMOKE / "sheets.tar.gz"
+    queries, corpus, qrels = cheatsheet_benchmark(sdist)
     return Benchmark(queries, corpus, qrels, {"queries": len(queries), "corpus": len(corpus)})
 
 
