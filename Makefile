@@ -44,12 +44,12 @@ export: setup
 	$(PY) tools/export_notebook_code.py
 
 lint: setup
-	$(PY) -m ruff check helpers tests tools benchmarks scripts notebooks
-	$(PY) -m ruff format --check helpers tests tools benchmarks scripts notebooks
+	$(PY) -m ruff check helpers course_data tests tools benchmarks scripts notebooks
+	$(PY) -m ruff format --check helpers course_data tests tools benchmarks scripts notebooks
 
 format: setup
-	$(PY) -m ruff format helpers tests tools benchmarks scripts notebooks
-	$(PY) -m ruff check --fix helpers tests tools benchmarks scripts notebooks
+	$(PY) -m ruff format helpers course_data tests tools benchmarks scripts notebooks
+	$(PY) -m ruff check --fix helpers course_data tests tools benchmarks scripts notebooks
 
 test: lint
 	MRL_PROFILE=smoke $(PY) -m pytest tests -p no:cacheprovider -q \
