@@ -37,8 +37,10 @@ $(VENV)/.lab: $(VENV)/.installed
 	touch $@
 
 # JupyterLab on the notebooks; LAB_ARGS passes options (tools/check_lab_in_browser.py: --no-browser, a port)
+# (as root, in a container, JupyterLab refuses to start without --allow-root)
 lab: $(VENV)/.lab
-	MRL_PROFILE=$(PROFILE) $(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	MRL_PROFILE=$(PROFILE) $(VENV)/bin/jupyter lab --notebook-dir=notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 export: setup
 	$(PY) tools/export_notebook_code.py

@@ -16,6 +16,7 @@ Screenshots go to runs/smoke/lab-check/. Exits 1, naming the step, when one fail
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -49,19 +50,33 @@ def main() -> int:
     runs, out = Path(tempfile.mkdtemp(prefix="mrl-lab-")), ROOT / "runs" / "smoke" / "lab-check"
     out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "MRL_PROFILE": "smoke", "MRL_RUNS_DIR": str(runs)}
+    subprocess.run(["make", "-C", str(ROOT), "setup"], env=env, check=True)
+    course_python = str(
+        ROOT / ".venv" / "bin" / "python"
+    )  # make setup's environment, not this script's
     subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "run_notebooks.py"), "01", "02", "03"],
+        [course_python, str(ROOT / "tools" / "run_notebooks.py"), "01", "02", "03"],
         env=env,
         check=True,
     )
+    committed = {
+        p: p.read_bytes() for p in (ROOT / "notebooks").glob("*.ipynb")
+    }  # JupyterLab may autosave
     port, token = free_port(), "course-check"
     lab_args = f"--no-browser --port={port} --ServerApp.token={token} --ServerApp.ip=127.0.0.1"
     server = subprocess.Popen(
-        ["make", "-C", str(ROOT), "lab", "PROFILE=smoke", f"LAB_ARGS={lab_args}"], env=env
+        ["make", "-C", str(ROOT), "lab", "PROFILE=smoke", f"LAB_ARGS={lab_args}"],
+        env=env,
+        start_new_session=True,  # make and the JupyterLab under it stop together (below)
     )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):  # the first `make lab` installs JupyterLab
+            if server.poll() is not None:
+                print(
+                    f"step 2: `make lab` stopped (exit status {server.returncode}); its output is above"
+                )
+                return 1
             try:
                 urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
                 break
@@ -116,8 +131,11 @@ def main() -> int:
             print(f"step 5: one step of the slider, and the demo answers {after.splitlines()[0]!r}")
             browser.close()
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        for path, data in committed.items():  # the notebooks stay as committed, without outputs
+            if path.read_bytes() != data:
+                path.write_bytes(data)
     print(f"JupyterLab, notebook 09 and its widgets work in Chromium; screenshots in {out}")
     return 0
 
