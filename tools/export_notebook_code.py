@@ -8,7 +8,7 @@ under a "generated, do not edit" header, with the notebook's imports that its co
 Why not nbdev itself, measured: ``pip install nbdev`` adds 38 packages (83 MB) to the course's
 environment; its export writes one module per notebook (``#| default_exp``; notebooks 06 and 07 feed
 one), copies import cells whole instead of the names used, and puts one blank line between functions,
-which ruff then reformats, so a freshness test would need the formatter too. This file is 90 lines.
+which ruff then reformats, so a freshness test would need the formatter too. This file is 130 lines.
 """
 
 from __future__ import annotations
