@@ -150,8 +150,16 @@ def per_query_from_trec(trec_dir: Path, model_name: str, dim: int, metric="mrr@1
     return score_rankings(run.to_dict(), qrels.to_dict())[metric].rename(f"{model_name}@{dim}")
 
 
-def describe_difference(diff: float, low: float, high: float) -> str:
-    """Words that follow the interval: higher or lower only when it excludes 0 (four decimals if +0.000 would show)."""
+WORDS = ("higher", "lower", "no measurable difference")  # above 0, below 0, spanning 0
+
+
+def verdict(low: float, high: float, words=WORDS) -> str:
+    """The interval's sign decides: the first word when it lies above 0, the second below, else the third."""
+    return words[0] if low > 0 else words[1] if high < 0 else words[2]
+
+
+def describe_difference(diff: float, low: float, high: float, words=WORDS) -> str:
+    """Words that follow the interval (``verdict``), then the numbers (four decimals if +0.000 would show)."""
     digits = 3 if all(v == 0 or abs(v) >= 0.0005 for v in (low, high)) else 4
     span = f"{diff:+.{digits}f}, 95% CI {low:+.{digits}f} to {high:+.{digits}f}"
-    return f"{'higher' if low > 0 else 'lower' if high < 0 else 'no measurable difference'} ({span})"
+    return f"{verdict(low, high, words)} ({span})"

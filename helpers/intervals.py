@@ -12,25 +12,30 @@ from helpers.evaluation import per_query_from_trec
 
 
 # Defined in notebook 01
+def paired_interval(x, y):
+    """The mean of ``x - y`` over the same queries, and its 95% paired-bootstrap interval."""
+    if np.allclose(x, y):  # identical scores: nothing to resample
+        return (float(np.mean(x - y)),) * 3
+    mean_difference = lambda x, y, axis: np.mean(x - y, axis=axis)  # noqa: E731
+    ci = bootstrap(
+        (x, y),
+        mean_difference,
+        paired=True,
+        vectorized=True,
+        n_resamples=10_000,
+        rng=np.random.default_rng(0),
+    ).confidence_interval
+    return float(np.mean(x - y)), float(ci.low), float(ci.high)
+
+
+# Defined in notebook 01
 def paired_differences(trec_dir, pairs, metric="mrr@10", made_by=None):
     """A row per ``(a, dim_a, b, dim_b)``: mean per-query ``metric`` of a minus b, 95% interval."""
     rows = []
     for a, dim_a, b, dim_b in pairs:
         x = per_query_from_trec(trec_dir, a, dim_a, metric, made_by and made_by[a]).to_numpy()
         y = per_query_from_trec(trec_dir, b, dim_b, metric, made_by and made_by[b]).to_numpy()
-        low = high = float(np.mean(x - y))  # identical scores: nothing to resample
-        if not np.allclose(x, y):
-            mean_difference = lambda x, y, axis: np.mean(x - y, axis=axis)  # noqa: E731
-            ci = bootstrap(
-                (x, y),
-                mean_difference,
-                paired=True,
-                vectorized=True,
-                n_resamples=10_000,
-                rng=np.random.default_rng(0),
-            ).confidence_interval
-            low, high = float(ci.low), float(ci.high)
+        diff, low, high = paired_interval(x, y)
         row = {"model_a": a, "model_b": b if dim_b == dim_a else f"{b}@{dim_b}", "dim": dim_a}
-        row |= {"metric": metric, "diff": float(np.mean(x - y))}
-        rows.append(row | {"ci_low": low, "ci_high": high})
+        rows.append(row | {"metric": metric, "diff": diff, "ci_low": low, "ci_high": high})
     return pd.DataFrame(rows)

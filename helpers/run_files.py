@@ -66,6 +66,34 @@ def load_results(folder: Path, models: list[str], fingerprint: str | None, made_
     return pd.concat(tables, ignore_index=True)
 
 
+def save_findings(run_dir: Path, notebook: str, **figures) -> None:
+    """Keep the figures a notebook's prose and the course's documents cite: ``findings/<notebook>.json``.
+
+    ``tools/docs.py`` builds the README and docs/ from these files (committed under ``results/``), so a
+    document quotes what a run printed, never a number typed by hand. Several calls add up; floats keep every digit.
+    """
+    path = Path(run_dir) / "findings" / f"{notebook}.json"
+    try:  # several cells of one notebook add their figures to the same file
+        figures = json.loads(path.read_text()) | figures
+    except (OSError, ValueError):
+        pass
+    atomic_write(path, json.dumps(figures, indent=1, sort_keys=True, default=_plain) + "\n")
+
+
+def _plain(value):  # numpy scalars and arrays, as JSON numbers and lists
+    return value.tolist() if hasattr(value, "tolist") else str(value)
+
+
+def model_fingerprint(model_dir: Path) -> str:
+    """A short hash of a saved model's weights: equal fingerprints mean the same model."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    for path in sorted(Path(model_dir).rglob("*.safetensors")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def save_embeddings(path: Path, embeddings: np.ndarray) -> None:
     """``np.save`` into memory, then ``atomic_write``: an interrupted save leaves the old file and no half file."""
     np.save(buffer := io.BytesIO(), np.asarray(embeddings, dtype=np.float32))

@@ -42,6 +42,8 @@ def recipe_of(trainer, model_name: str, pca_fit_texts: int) -> dict:
         "base_loss": type(base).__name__,
         "mini_batch_size": getattr(base, "mini_batch_size", None),
         "matryoshka_dims": list(dims) if (dims := getattr(loss, "matryoshka_dims", None)) else None,
+        # the loss's own settings (weights, dims per step, KL weight...): a changed loss line trains afresh
+        "loss_config": json.loads(json.dumps(loss.get_config_dict(), default=str)),
         "modules": [type(module).__name__ for module in model],
         "max_seq_length": model.course_train_length,
         "n_train": len(rows),

@@ -64,7 +64,9 @@ def test_lesson_shape(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_colab_install_cell_is_guarded_and_points_at_the_repo(path):
-    installs = [c.source for c in read(path).cells if "%pip install" in c.source]
+    installs = [
+        c.source for c in read(path).cells if c.cell_type == "code" and "%pip install" in c.source
+    ]
     assert len(installs) == 1
     assert 'if "google.colab" in sys.modules:' in installs[0]
     assert f"git+{REPO_URL}.git" in installs[0]
@@ -310,7 +312,7 @@ def test_the_setup_cell_is_folded_and_no_cell_only_checks(path):
     """Colab folds a cell with ``# @title`` and ``cellView: form``, JupyterLab with ``source_hidden``;
     the parameters cell ends with one call that checks its knobs; no cell consists of checks alone."""
     cells = read(path).cells
-    (setup,) = [c for c in cells if "%pip install" in c.source]
+    (setup,) = [c for c in cells if c.cell_type == "code" and "%pip install" in c.source]
     assert setup.source.startswith("# @title Setup")
     assert setup.metadata.get("cellView") == "form" and setup.metadata["jupyter"]["source_hidden"]
     (params,) = [c for c in cells if "parameters" in c.metadata.get("tags", [])]

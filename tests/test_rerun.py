@@ -14,6 +14,7 @@ the model card sentence-transformers writes beside a model, is left out of the c
 import ast
 import copy
 import hashlib
+import json
 import re
 import shutil
 import tempfile
@@ -39,6 +40,9 @@ DIGESTS: dict[
 ] = {}  # (path, inode, size, mtime in ns) -> SHA-256: a file no one wrote is not read again
 
 
+TIMING_KEY = re.compile(r"(_ms|per_s|speedup)$")  # a findings key that times something
+
+
 def saved_files(folder: Path) -> dict[str, str]:
     """Relative path -> SHA-256 of every file under ``folder`` (a model card without its training time).
 
@@ -52,6 +56,9 @@ def saved_files(folder: Path) -> dict[str, str]:
             data = path.read_bytes()
             if path.name == "README.md" and (path.parent / "modules.json").is_file():
                 data = TRAINING_TIME.sub(b"- **Training**: (wall clock)", data)
+            if path.parent.name == "findings":  # the figures a notebook keeps, less its timings
+                kept = {k: v for k, v in json.loads(data).items() if not TIMING_KEY.search(k)}
+                data = json.dumps(kept, sort_keys=True).encode()
             DIGESTS[key] = hashlib.sha256(data).hexdigest()
         digests[str(path.relative_to(folder))] = DIGESTS[key]
     return digests

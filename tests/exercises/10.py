@@ -1,0 +1,46 @@
+# ruff: noqa: F821, E402  (the names come from notebook 10's cells; tests/exercises/README.md)
+# %% 1 parameters
+MAX_STEPS = -1  # notebook 02's steps (the smoke and full profiles' value already)
+
+# %% 2 parameters
+MODEL_DIR = RUN_DIR / "models" / "matryoshka_2d_one_dim"
+
+# %% 2 instead of: loss = Matryoshka2dLoss(
+loss = Matryoshka2dLoss(model, base_loss, matryoshka_dims=DIMS)  # n_dims_per_step=1
+
+# %% 2
+# after the training: both 2D models on dev, at every layer count and size
+texts = {"queries": list(dev.queries.values()), "corpus": list(dev.corpus.values())}
+first_run = SentenceTransformer(str(RUN_DIR / "models" / "matryoshka_2d"))
+tables = []
+for name, m in (("one_dim", model), ("first_run", first_run)):
+    q = encode_by_depth(m, texts["queries"], LAYERS, prompt=QUERY_PROMPT)
+    c = encode_by_depth(m, texts["corpus"], LAYERS)
+    tables += [evaluate_embeddings(q[k], c[k], dev, EVAL_DIMS, f"{name}_{k}layers") for k in LAYERS]
+on_dev = pd.concat(tables)
+print(on_dev.pivot(index="model", columns="dim", values=METRIC).round(3))
+
+# %% 3 parameters
+MODEL_DIR = RUN_DIR / "models" / "matryoshka_2d_no_kl"
+
+# %% 3 instead of: loss = Matryoshka2dLoss(
+loss = Matryoshka2dLoss(model, base_loss, matryoshka_dims=DIMS, n_dims_per_step=-1, kl_div_weight=0)
+
+# %% 4
+from helpers.evaluation import normalized_prefix
+from helpers.search import adaptive_search, latency_ms
+
+serve_dir = RUN_DIR / "models" / f"matryoshka_2d_{SERVE_LAYERS}layers"  # saved above
+served_full = SentenceTransformer(str(serve_dir))  # full size: the funnel re-ranks with it
+corpus_cut = encode(served_full, list(test.corpus.values()))
+prefix_cut = normalized_prefix(corpus_cut, SERVE_DIM)
+
+
+def encode_and_search(texts):  # one query, end to end: encode, shortlist by the prefix, rerank
+    query = encode(served_full, list(texts), prompt=QUERY_PROMPT)
+    return adaptive_search(query, corpus_cut, prefix_cut, 100, 10)
+
+
+test_queries = list(test.queries.values())
+end_to_end = latency_ms(encode_and_search, test_queries, 1)
+print(f"{SERVE_LAYERS} layers, {SERVE_DIM}-d shortlist: {end_to_end['median_ms']:.1f} ms a query")
