@@ -3,6 +3,8 @@
 #   make run    - execute every notebook top to bottom on the embedded default (offline profile)
 #   make test   - lint, unit tests, every notebook run and then re-run cell by cell (tests/test_rerun.py; it
 #                 contains pytest --nbmake notebooks) and the Colab simulation, all in the smoke profile
+#   make results - keep the offline run's result files in results/offline/ (after make run), then make docs
+#   make docs   - write README.md, docs/ and benchmarks/README.md from docs/src and results/ (tools/docs.py)
 #   make export - write helpers/recipe.py, search.py and intervals.py from the notebook cells marked #| export
 PYTHON ?= python3
 VENV ?= .venv
@@ -19,7 +21,7 @@ export TOKENIZERS_PARALLELISM := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: setup run test lint format clean lab export
+.PHONY: setup run test lint format clean lab export docs results
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +46,12 @@ lab: $(VENV)/.lab
 
 export: setup
 	$(PY) tools/export_notebook_code.py
+
+results: setup
+	$(PY) tools/docs.py --collect runs/offline
+
+docs: setup
+	$(PY) tools/docs.py
 
 lint: setup
 	$(PY) -m ruff check helpers course_data tests tools benchmarks scripts notebooks

@@ -77,9 +77,13 @@ def offline_benchmark(
     passages, so each query still has its answers in the corpus. ``profile="smoke"`` (the tests)
     cuts the smoke profile's split instead.
     """
+    return cut_benchmark(profile_split(profile), n_queries, n_corpus)
+
+
+def cut_benchmark(bench, n_queries: int | None = None, n_corpus: int | None = None):
+    """``bench`` cut to ``n_queries`` queries and ``n_corpus`` passages, as ``offline_benchmark`` cuts."""
     from course_data.splits import Benchmark
 
-    bench = profile_split(profile)
     if n_queries is None and n_corpus is None:
         return bench
     qids = list(bench.queries)[: n_queries or len(bench.queries)]

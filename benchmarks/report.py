@@ -1,10 +1,12 @@
-"""Build benchmarks/README.md's "Performance" section and plot from ``benchmarks/results/*.json``.
+"""Render benchmarks/README.md's "Performance" section and plot from ``benchmarks/results/*.json``.
 
-    python benchmarks/report.py          # rewrite the section between the README markers + the plot
-    python benchmarks/report.py --check  # exit 1 if the README does not match the JSON files
+    python benchmarks/report.py          # print the section and redraw benchmarks/results/performance.png
+    python tools/docs.py                 # write the section into benchmarks/README.md ({{performance}})
 
 Nothing in the section is typed by hand: every number is read from the files the benchmark
-scripts wrote.
+scripts wrote. ``tools/docs.py`` renders it only after checking that S1 and S2 carry the committed
+run's fingerprints (a figure of another benchmark or model is refused), and ``--check`` fails when
+the README differs.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 README = Path(__file__).resolve().parent / "README.md"
-START, END = "<!-- performance:start -->", "<!-- performance:end -->"
 PLOT = RESULTS / "performance.png"
 
 
@@ -46,6 +47,20 @@ def table(intro: str, header: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
+def measured_on(fingerprints: dict[str, str]) -> str:
+    """The fingerprints a figure rests on, for its row: test split 52b27458e6e0, model 3c2da5e1147c."""
+    names = {"test": "test split", "ood": "ood split", "model_matryoshka": "model"}
+    return ", ".join(
+        f"{names.get(k, k)} {v}" for k, v in sorted(fingerprints.items(), reverse=True)
+    )
+
+
+def when(result: dict[str, object]) -> str:
+    """``; date 2026-12-06, commit 2fb05b8`` where a result carries them (t1_wall_time.py), else nothing."""
+    parts = [f"{k} {result[k]}" for k in ("date", "commit") if result.get(k)]
+    return f"; {', '.join(parts)}" if parts else ""
+
+
 def render(data: dict[str, object]) -> str:
     s1, s2, s3, t1 = (
         data["s1_evaluation"],
@@ -55,16 +70,16 @@ def render(data: dict[str, object]) -> str:
     )
     yes = lambda ok: "yes" if ok else "**no**"  # noqa: E731
     lines = [
-        START,
-        "",
         f"Measured on this project's CI-like machine ({s1['machine']['cpus']} CPUs, no GPU). Every figure is a ratio",
         "or a time from one run of the script named in its row, as median (min–max) of repeats; the JSON",
-        "files in `benchmarks/results/` hold all of it, and `python benchmarks/report.py` rebuilt this section.",
+        "files in `benchmarks/results/` hold all of it, with the fingerprints of the benchmark split and",
+        "model a figure rests on, and `benchmarks/report.py` renders this section from them.",
         "",
         "| | figure | measured | target | met |",
         "|---|---|---|---|---|",
         f"| S1 | encode-once evaluator vs `InformationRetrievalEvaluator` per dim, "
-        f"{len(s1['dims'])} dims ({s1['data']}) | {fmt_spread(s1['speedup'], 2, '×')} faster; "
+        f"{len(s1['dims'])} dims ({s1['data']}, cut from the {measured_on(s1['fingerprints'])}) | "
+        f"{fmt_spread(s1['speedup'], 2, '×')} faster; "
         f"largest metric difference {s1['max_abs_metric_diff']:.1e} | ≥ 3.5×, ≤ 1e-6 | "
         f"{yes(s1['speedup']['median'] >= 3.5 and s1['max_abs_metric_diff'] <= 1e-6)} |",
     ]
@@ -84,8 +99,8 @@ def render(data: dict[str, object]) -> str:
         s = s2["summary"]["384"][lib]
         lines.append(
             f"| S2 | adaptive: 64-d shortlist of {q['k']}, 384-d rerank ({lib}) | "
-            f"keeps {q['kept_%']:.1f}% of full-size MRR@10 "
-            f"(offline benchmark) at {s['adaptive_speedup']:.1f}× the speed of 384-d search | ≥ 99% at ≥ 4× | "
+            f"keeps {q['kept_%']:.1f}% of full-size MRR@10 ({measured_on(s2['fingerprints'])}) "
+            f"at {s['adaptive_speedup']:.1f}× the speed of 384-d search | ≥ 99% at ≥ 4× | "
             f"{yes(q['kept_%'] >= 99 and s['adaptive_speedup'] >= 4)} |"
         )
     sps, peak = s3["seconds_per_step"], s3["peak_memory_mib"]
@@ -101,7 +116,7 @@ def render(data: dict[str, object]) -> str:
             r = t1[name]
             limit = 10 if name == "make test" else 20
             lines.append(
-                f"| T1 | `{name}` wall time (empty runs folder) | {r['minutes']:.1f} min, "
+                f"| T1 | `{name}` wall time (empty runs folder{when(r)}) | {r['minutes']:.1f} min, "
                 f"exit {r['returncode']} | ≤ {limit} min | "
                 f"{yes(r['returncode'] == 0 and r['minutes'] <= limit)} |"
             )
@@ -146,7 +161,7 @@ def render(data: dict[str, object]) -> str:
                 for r in size["runs"]
             ],
         )
-    lines += ["", f"![Performance]({PLOT.relative_to(README.parent)})", "", END]
+    lines += ["", f"![Performance]({PLOT.relative_to(README.parent)})"]
     return "\n".join(lines)
 
 
@@ -182,26 +197,13 @@ def plot(data: dict[str, object]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true")
+    parser.add_argument("--no-plot", action="store_true", help="print the section only")
     args = parser.parse_args()
     data = load()
-    text = README.read_text()
-    if START not in text or END not in text:
-        print(f"README.md has no {START} ... {END} markers.")
-        return 1
-    before, rest = text.split(START, 1)
-    _, after = rest.split(END, 1)
-    new = before + render(data) + after
-    if args.check:
-        if new != text:
-            print(
-                "benchmarks/README.md's Performance section differs from benchmarks/results; "
-                "run python benchmarks/report.py."
-            )
-            return 1
-        return 0
-    README.write_text(new)
-    plot(data)
+    print(render(data))
+    if not args.no_plot:
+        plot(data)
+        print(f"\nredrew {PLOT.relative_to(README.parent.parent)}", file=sys.stderr)
     return 0
 
 

@@ -6,7 +6,9 @@ Same model (all-MiniLM-L6-v2, not fine-tuned), same data (the offline benchmark,
 same four dims. The reference evaluator re-encodes queries and corpus for every dim, as a learner
 calling it with ``truncate_dim=d`` does; ours encodes once at full size and slices. Reports the
 speed-up (median of interleaved repeats, with min/max) and the largest absolute difference over
-the five shared metrics and four dims.
+the five shared metrics and four dims. The JSON keeps the fingerprint of the test split the cut
+was drawn from (``fingerprints.test``, as in ``results/offline/fingerprints.json``); the model is
+the packaged pretrained one, which no run changes, so it has no model fingerprint.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import argparse
 import statistics
 import time
 
-from _common import emit, offline_benchmark, quiet, spread
+from _common import cut_benchmark, emit, profile_split, quiet, spread
 
 METRICS = ("mrr@10", "recall@10", "ndcg@10", "accuracy@1", "accuracy@10")
 
@@ -38,7 +40,10 @@ def main() -> None:
     from helpers.evaluation import encode, evaluate_embeddings
     from helpers.profiles import PACKAGED_MINILM, model_path
 
-    bench = offline_benchmark(args.n_queries, args.n_corpus, args.profile)
+    split = profile_split(
+        args.profile
+    )  # the whole test split: its fingerprint is the committed run's
+    bench = cut_benchmark(split, args.n_queries, args.n_corpus)
     model = SentenceTransformer(model_path(PACKAGED_MINILM))
     ours_s, theirs_s, max_diff = [], [], 0.0
     for _ in range(args.repeats):  # interleaved, so drift on a shared machine hits both alike
@@ -74,6 +79,7 @@ def main() -> None:
         {
             "data": f"{args.profile} benchmark: {len(bench.queries)} queries, {len(bench.corpus)} passages",
             "model": "all-MiniLM-L6-v2",
+            "fingerprints": {"test": split.fingerprint()},
             "dims": args.dims,
             "helpers_seconds": spread(ours_s),
             "reference_seconds": spread(theirs_s),

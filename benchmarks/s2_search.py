@@ -8,7 +8,9 @@ longer than this whole benchmark on 2 cores; exact search cost depends only on t
 with numpy and with FAISS ``IndexFlatIP`` (notebook 06's index). Quality: adaptive search
 (64-d shortlist of K, full-size rerank) on the offline benchmark with the fine-tuned model of
 ``make run``; K is the smallest shortlist keeping >= 99% of full-size MRR@10, and its latency is
-then measured on the 100k corpus. Speed-ups are ratios within one run.
+then measured on the 100k corpus. Speed-ups are ratios within one run. The JSON keeps the
+fingerprints the quality rests on (``fingerprints``: the test split's and the model's, as in
+``results/offline/fingerprints.json``), so a report can refuse a figure of another model or benchmark.
 """
 
 from __future__ import annotations
@@ -33,15 +35,14 @@ def adaptive_quality() -> dict[str, object]:
 
     from helpers.evaluation import encode, normalized_prefix, rank, score_indices
     from helpers.profiles import get_profile, runs_dir
-    from helpers.run_files import load_embeddings, require_saved_model
+    from helpers.run_files import load_embeddings, model_fingerprint, require_saved_model
     from helpers.search import adaptive_search
 
     run_dir = runs_dir(get_profile("offline"))
     bench = offline_benchmark()
+    model_dir = run_dir / "models" / "matryoshka"
     model = SentenceTransformer(
-        require_saved_model(
-            run_dir / "models" / "matryoshka", "02_matryoshka_finetuning (make run)"
-        )
+        require_saved_model(model_dir, "02_matryoshka_finetuning (make run)")
     )
     path, texts = run_dir / "matryoshka_corpus_full.npy", list(bench.corpus.values())
     corpus = load_embeddings(path, len(texts), 384, "03_re_evaluation (make run)", model, texts)
@@ -59,6 +60,10 @@ def adaptive_quality() -> dict[str, object]:
         "adaptive_mrr@10_by_k": curve,
         "k": chosen,
         "kept_%": 100 * curve[chosen] / full,
+        "fingerprints": {
+            "test": bench.fingerprint(),
+            "model_matryoshka": model_fingerprint(model_dir),
+        },
     }
 
 
@@ -134,6 +139,7 @@ def main() -> None:
             "repeats": args.repeats,
             "latency_ms": latency,
             "summary": summary,
+            "fingerprints": quality["fingerprints"],
             "adaptive_quality": quality,
             "targets": {"share_of_ratio_%_at_64": 80, "adaptive_kept_%": 99, "adaptive_speedup": 4},
             "meets_targets": {

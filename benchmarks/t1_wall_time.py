@@ -11,6 +11,7 @@ environment is reused if it exists (``make`` creates it otherwise, which this th
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import subprocess
@@ -38,6 +39,16 @@ def timed(target: str, env: dict[str, str]) -> dict[str, object]:
     }
 
 
+def commit() -> str:
+    """The checkout measured: ``git rev-parse --short HEAD``, with ``-dirty`` when the tree has changes."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        return "unknown (not a git checkout)"
+    status = subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True)
+    return head.stdout.strip() + ("-dirty" if status.stdout.strip() else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs-dir", type=Path)
@@ -49,12 +60,14 @@ def main() -> None:
             f"{runs} is not empty; remove it or pick another --runs-dir, so nothing is reused."
         )
     env = {**os.environ, "MRL_RUNS_DIR": str(runs)}
+    # the checkout as it is before make runs: each command's result carries it
+    measured = {"date": datetime.date.today().isoformat(), "commit": commit()}
     previous = RESULTS / "t1_wall_time.json"  # --only keeps the other command's last measurement
     kept = json.loads(previous.read_text()) if args.only and previous.is_file() else {}
     results = {name: kept[name] for name in ("make test", "make run") if name in kept}
     for target in ("test", "run"):
         if args.only in (None, target):
-            results[f"make {target}"] = timed(target, env)
+            results[f"make {target}"] = {**measured, **timed(target, env)}
     emit(
         "t1_wall_time",
         {

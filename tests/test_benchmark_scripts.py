@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
@@ -27,11 +29,38 @@ def run(script: str, *args: str, results: Path) -> dict:
     return line
 
 
+def docs_tool():
+    """tools/docs.py as a module (it is a script, not part of a package)."""
+    import importlib.util
+
+    path = BENCH.parent / "tools" / "docs.py"
+    spec = importlib.util.spec_from_file_location("docs_tool", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_readme_performance_section_matches_the_result_files():
-    done = subprocess.run(
-        [sys.executable, str(BENCH / "report.py"), "--check"], capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stdout
+    """tools/docs.py renders the section with report.py, from JSON files of the committed run's benchmark."""
+    docs = docs_tool()
+    assert docs.f_performance() in (BENCH / "README.md").read_text()
+
+
+def test_a_figure_of_another_model_or_benchmark_is_refused(monkeypatch):
+    """S1 and S2 must carry the committed run's fingerprints (results/offline/fingerprints.json)."""
+    docs = docs_tool()
+    real = {name: docs.bench(name) for name in ("s1_evaluation", "s2_search")}
+    docs.check_benchmark_fingerprints()  # the committed files pass
+    for name, key, value, says in [
+        ("s2_search", "model_matryoshka", "000000000000", "on model_matryoshka 000000000000"),
+        ("s1_evaluation", "test", "000000000000", "on test 000000000000"),
+        ("s2_search", "model_matryoshka", None, "with no model_matryoshka fingerprint"),
+    ]:
+        prints = {**real[name]["fingerprints"], key: value}
+        stale = {**real[name], "fingerprints": {k: v for k, v in prints.items() if v is not None}}
+        monkeypatch.setattr(docs, "bench", lambda n, s=stale, t=name: s if n == t else real[n])
+        with pytest.raises(docs.StaleError, match=f"{name}.json was measured {says}"):
+            docs.check_benchmark_fingerprints()
 
 
 def test_s1_evaluator_parity_on_a_small_cut(tmp_path):
@@ -49,6 +78,8 @@ def test_s1_evaluator_parity_on_a_small_cut(tmp_path):
     )
     assert line["max_abs_metric_diff"] <= 1e-6
     assert line["speedup"]["n"] == 1 and line["speedup"]["median"] > 1  # one encode instead of four
+    # the test split it is cut from; its model is the packaged pretrained one, with no fingerprint
+    assert list(line["fingerprints"]) == ["test"]
 
 
 def test_s3_training_step_timings(tmp_path):

@@ -43,3 +43,36 @@ def test_the_local_path_works_as_written():
     for target in re.findall(r"^make (\w+)", readme, re.MULTILINE):
         assert re.search(rf"^{target}:", makefile, re.MULTILINE), f"make {target} is not a target"
     assert '"jupyterlab' in (ROOT / "pyproject.toml").read_text() and ".[offline,lab]" in makefile
+
+
+def test_every_document_is_what_tools_docs_builds_from_the_committed_results():
+    """A figure typed by hand, a stale result file or a template edited without `make docs` fails here."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "docs.py"), "--check"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# A measured figure has decimals or a percent sign; versions and hardware facts are allowed words.
+FIGURE = re.compile(r"(?<![\w.\-/])[-+−]?\d+(?:,\d{3})*\.\d+%?|(?<![\w.])\d+%")
+NOT_A_RESULT = re.compile(
+    r"(?:PostgreSQL|pgvector|Python|sentence-transformers|capability|version|transformers"
+    r"|torch|a T4 is|Colab's|CUDA|WordNet|v|~)\s*$"
+)
+
+
+def test_templates_keep_no_figure_outside_a_field():
+    """Prose in docs/src carries no measured figure of its own: each comes from a {{field}}."""
+    typed = []
+    for template in sorted((ROOT / "docs" / "src").glob("*.md")):
+        for number, line in enumerate(template.read_text().splitlines(), 1):
+            prose = re.sub(r"\{\{.*?\}\}|`[^`]*`|\]\([^)]*\)", " ", line)
+            for match in FIGURE.finditer(prose):
+                if match.group() != "95%" and not NOT_A_RESULT.search(prose[: match.start()]):
+                    typed.append(
+                        f"{template.name}:{number}: {match.group()} in {line.strip()[:80]}"
+                    )
+    assert not typed, "typed figures in docs/src:\n" + "\n".join(typed)

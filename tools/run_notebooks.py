@@ -12,6 +12,7 @@ the pages in course order, for instructors to publish as they are.
 from __future__ import annotations
 
 import html
+import os
 import re
 import shutil
 import sys
@@ -26,6 +27,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from helpers import get_profile, runs_dir
+from helpers.run_files import save_findings
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -112,7 +114,7 @@ def main(only: list[str]) -> int:
     out_dir = runs_dir(profile) / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     total = time.perf_counter()
-    executed = []
+    executed, seconds = [], {}
     for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
         if only and not path.name.startswith(tuple(only)):
             continue
@@ -129,8 +131,18 @@ def main(only: list[str]) -> int:
             return 1
         nbformat.write(nb, out_dir / path.name)
         executed.append(out_dir / path.name)
-        print(f"{path.name}: {time.perf_counter() - start:.0f} s", flush=True)
+        seconds[path.name[:2]] = time.perf_counter() - start
+        print(f"{path.name}: {seconds[path.name[:2]]:.0f} s", flush=True)
     index = export_html(executed, runs_dir(profile) / "html", profile.name)
+    if not only:  # a whole run: its timings go beside the findings tools/docs.py reads
+        save_findings(
+            runs_dir(profile),
+            "timings",
+            notebooks=seconds,
+            total_s=time.perf_counter() - total,
+            cpus=os.cpu_count(),
+            profile=profile.name,
+        )
     print(
         f"all notebooks ({profile.name} profile): {time.perf_counter() - total:.0f} s; executed copies in {out_dir}, "
         f"HTML pages from {index}"
