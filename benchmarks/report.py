@@ -70,8 +70,8 @@ def render(data: dict[str, object]) -> str:
     )
     yes = lambda ok: "yes" if ok else "**no**"  # noqa: E731
     lines = [
-        f"Measured on this project's CI-like machine ({s1['machine']['cpus']} CPUs, no GPU). Every figure is a ratio",
-        "or a time from one run of the script named in its row, as median (min–max) of repeats; the JSON",
+        f"Measured on this project's CI-like machine ({s1['machine']['cpus']} CPUs, no GPU). Each row's figure",
+        "comes from one run of the script named in it, as median (min–max) where repeats were run; the JSON",
         "files in `benchmarks/results/` hold all of it, with the fingerprints of the benchmark split and",
         "model a figure rests on, and `benchmarks/report.py` renders this section from them.",
         "",

@@ -29,7 +29,7 @@ class Profile:
     n_test_queries: int  # every reported number comes from these
     n_corpus: int
     n_train: int
-    # notebook 02's knobs that differ by profile, chosen on the dev split (benchmarks/dev_choices.py)
+    # notebook 02's knobs that differ by profile: offline's batch and rate chosen on dev (benchmarks/dev_choices.py)
     batch_size: int
     learning_rate: float
     mini_batch_size: int | None  # CachedMultipleNegativesRankingLoss's chunk; None: plain MNRL
@@ -104,8 +104,9 @@ def get_profile(name: str | None = None) -> Profile:
             )
             return PROFILES["offline"]
         raise RuntimeError(
-            "MRL_PROFILE=full fine-tunes BGE-base, which needs a GPU and none is visible (on a CPU it would "
-            "take about 12 hours); in Colab choose Runtime > Change runtime type > T4 GPU, or set MRL_PROFILE=offline."
+            "MRL_PROFILE=full fine-tunes BGE-base, which needs a GPU and none is visible (on a CPU it would take, "
+            "by estimate, about 12 hours); in Colab choose Runtime > Change runtime type > T4 GPU, or set "
+            "MRL_PROFILE=offline."
         )
     return PROFILES[key]
 

@@ -52,7 +52,7 @@ def bytes_per_vector(dim, precision):
 def int8_rescored_search(query_emb, codes, ranges, k=10, rescore_multiplier=4):
     """An int8 first stage, then the float query rescores the shortlist's dequantised codes."""
     query_codes = quantize_embeddings(query_emb, precision="int8", ranges=ranges)
-    # int8 products summed in float32 are exact: |sum| <= dim * 128 * 128 < 2**24 for dim <= 1024
+    # int8 products summed in float32 are exact: |sum| <= dim * 128 * 128 <= 2**24 for dim <= 1024
     shortlist, _ = rank(
         query_codes.astype(np.float32), codes.astype(np.float32), k * rescore_multiplier
     )
