@@ -191,12 +191,16 @@ def f_count(split, what):
     return f"{int(table[what].iloc[0]):,}"
 
 
-def f_find(notebook, key, spec=""):
-    """A figure a notebook saved with save_findings: {{find 06 retention_pct .1f}} (a.b for nested keys)."""
-    item = findings(notebook)
+def formatted(item, key: str, spec: str) -> str:
+    """The value at a dotted path (list indices as numbers) of a JSON document, formatted by ``spec``."""
     for part in key.split("."):
         item = item[int(part)] if isinstance(item, list) else item[part]
     return format(item, spec) if spec else str(item)
+
+
+def f_find(notebook, key, spec=""):
+    """A figure a notebook saved with save_findings: {{find 06 retention_pct .1f}} (a.b for nested keys)."""
+    return formatted(findings(notebook), key, spec)
 
 
 def f_time(notebook):
@@ -229,10 +233,7 @@ def f_t1(command):
 
 def f_bench(name, key, spec=""):
     """Any figure of a benchmark script's JSON: {{bench s4_pgvector sizes.1.index_build_s .0f}}."""
-    item = bench(name)
-    for part in key.split("."):
-        item = item[int(part)] if isinstance(item, list) else item[part]
-    return format(item, spec) if spec else str(item)
+    return formatted(bench(name), key, spec)
 
 
 def f_performance():
