@@ -51,7 +51,7 @@ PROFILES = {
         n_train=25_000,
         batch_size=64,
         learning_rate=2e-5,
-        mini_batch_size=32,  # 64 triplets, 32 texts at a time: fits a T4's 15 GB
+        mini_batch_size=32,  # 64 triplets, 32 texts at a time: fits a T4's 15 GB (estimated)
         precision="auto",
     ),
     "offline": Profile(

@@ -210,7 +210,7 @@ def test_the_demo_says_what_it_did_with_an_empty_or_a_long_query(minilm):
 
     assert query_note(minilm, "   ") == "The query is empty: type some words to search for."
     assert query_note(minilm, "what is a lighthouse") == ""
-    note = query_note(minilm, "lighthouse keeper " * 1000)  # about 5,000 tokens
+    note = query_note(minilm, "lighthouse keeper " * 1000)  # about 2,000 tokens
     assert re.fullmatch(
         r"Only the first 256 of this query's \d{4} tokens were read \(the model's max_seq_length\)\.",
         note,
