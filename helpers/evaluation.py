@@ -158,8 +158,12 @@ def verdict(low: float, high: float, words=WORDS) -> str:
     return words[0] if low > 0 else words[1] if high < 0 else words[2]
 
 
-def describe_difference(diff: float, low: float, high: float, words=WORDS) -> str:
-    """Words that follow the interval (``verdict``), then the numbers (four decimals if +0.000 would show)."""
+def span(diff: float, low: float, high: float, label: str = "95% CI") -> str:
+    """A difference and its interval, signed (four decimals if +0.000 would show): +0.062, 95% CI ..."""
     digits = 3 if all(v == 0 or abs(v) >= 0.0005 for v in (low, high)) else 4
-    span = f"{diff:+.{digits}f}, 95% CI {low:+.{digits}f} to {high:+.{digits}f}"
-    return f"{verdict(low, high, words)} ({span})"
+    return f"{diff:+.{digits}f}, {label} {low:+.{digits}f} to {high:+.{digits}f}"
+
+
+def describe_difference(diff: float, low: float, high: float, words=WORDS) -> str:
+    """Words that follow the interval (``verdict``), then the numbers (``span``)."""
+    return f"{verdict(low, high, words)} ({span(diff, low, high)})"
