@@ -298,17 +298,6 @@ def f_timings():
     return ", ".join(f"{nb} {s:.0f} s" for nb, s in findings("timings")["notebooks"].items())
 
 
-def f_devspan(lever, dim, split="dev"):
-    """The lowest and highest MRR@10 of a recipe over its seeds in the dev study: {{devspan default 64}}."""
-    module = _module("benchmarks/dev_choices.py")
-    scores = [
-        line[split][dim]
-        for name, line in _dev_lines(split).items()
-        if module.SEEDS.get(name) == lever
-    ]
-    return f"{min(scores):.3f} to {max(scores):.3f}"
-
-
 # ---- the dev study's fields (benchmarks/dev_choices.py's JSON lines)
 
 DEV_WORDS = "higher|lower|not_measurably_different"
@@ -322,6 +311,12 @@ def _dev_seeds(split: str, lever: str) -> dict[int, dict]:
         for name, line in _dev_lines(split).items()
         if seeds.get(name) == lever
     }
+
+
+def f_devspan(lever, dim, split="dev"):
+    """The lowest and highest MRR@10 of a recipe over its seeds in the dev study: {{devspan default 64}}."""
+    scores = [line[split][dim] for line in _dev_seeds(split, lever).values()]
+    return f"{min(scores):.3f} to {max(scores):.3f}"
 
 
 @cache
