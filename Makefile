@@ -54,12 +54,12 @@ docs: setup
 	$(PY) tools/docs.py
 
 lint: setup
-	$(PY) -m ruff check helpers course_data tests tools benchmarks scripts notebooks
-	$(PY) -m ruff format --check helpers course_data tests tools benchmarks scripts notebooks
+	$(PY) -m ruff check helpers course_data data tests tools benchmarks scripts notebooks
+	$(PY) -m ruff format --check helpers course_data data tests tools benchmarks scripts notebooks
 
 format: setup
-	$(PY) -m ruff format helpers course_data tests tools benchmarks scripts notebooks
-	$(PY) -m ruff check --fix helpers course_data tests tools benchmarks scripts notebooks
+	$(PY) -m ruff format helpers course_data data tests tools benchmarks scripts notebooks
+	$(PY) -m ruff check --fix helpers course_data data tests tools benchmarks scripts notebooks
 
 test: lint
 	MRL_PROFILE=smoke $(PY) -m pytest tests -p no:cacheprovider -q \

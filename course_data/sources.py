@@ -9,16 +9,19 @@ from course_data.wordnet import wordnet_rows
 from helpers.profiles import Profile
 from helpers.run_files import atomic_write
 
-MSMARCO = dict(path="sentence-transformers/msmarco-co-condenser-margin-mse-sym-mnrl-mean-v1", name="triplet-hard")
+MSMARCO = dict(
+    path="sentence-transformers/msmarco-co-condenser-margin-mse-sym-mnrl-mean-v1", name="triplet-hard", split="train"
+)
 
 
 def source_dataset(profile: Profile, run_dir: Path) -> dict:
-    """The ``load_dataset`` arguments of a profile's source (WordNet is written as local shards first)."""
-    if profile.source == "msmarco":
-        return MSMARCO
+    """The ``load_dataset`` arguments of a profile's source (WordNet is written as local shards first); a learner's
+    own data (``profile.data``) as notebook 01 named it."""
+    if profile.source in ("msmarco", "own"):
+        return MSMARCO if profile.source == "msmarco" else profile.data
     wordnet = profile.source == "wordnet"
     files = write_shards(list(wordnet_rows()), Path(run_dir) / "source") if wordnet else [SMOKE / "creatures.jsonl"]
-    return {"path": "json", "data_files": [str(path) for path in files]}
+    return {"path": "json", "data_files": [str(path) for path in files], "split": "train"}
 
 
 def write_shards(rows: list[dict[str, str]], folder: Path, n_shards: int = 2) -> list[Path]:

@@ -12,10 +12,12 @@ from datasets import Dataset
 import course_data
 from course_data.cheatsheets import cheatsheet_benchmark, fetch_cheat_sdist
 from course_data.sources import source_dataset
+from helpers.errors import DataError
 from helpers.profiles import Profile
 from helpers.run_files import atomic_write
 
-COLUMNS = ("query", "positive", "negative")
+COLUMNS = ("query", "positive", "negative")  # "negative" may be missing: (query, positive) pairs
+MIN_QUERIES = 500  # a test split of 100 queries, a dev split of 50, distractors, 250 to train on
 
 
 @dataclass
@@ -43,32 +45,54 @@ Splits = NamedTuple("Splits", [("train", Dataset), ("dev", Benchmark), ("test", 
 def check_disjoint(train: Dataset, dev: Benchmark, test: Benchmark) -> None:
     """Raise when an eval query or positive is in training, or when dev and test share a query or a positive."""
     positives = [{b.corpus[d] for rel in b.qrels.values() for d in rel} for b in (dev, test)]
+    passages = set(train["positive"]) | set(train["negative"] if "negative" in train.column_names else [])
     for bench, eval_positives in zip((dev, test), positives, strict=True):
         if set(bench.queries.values()) & set(train["query"]):
             raise ValueError("the eval split overlaps training: some eval queries are also training queries.")
-        if eval_positives & (set(train["positive"]) | set(train["negative"])):
+        if eval_positives & passages:
             raise ValueError("the eval split overlaps training: some eval positives are also training passages.")
     if set(dev.queries.values()) & set(test.queries.values()) or positives[0] & positives[1]:
         raise AssertionError("the dev and test splits share a query or a relevant passage")
 
 
-def build_benchmark(rows, n_dev: int, n_test: int, n_corpus: int, n_train: int, seed: int = 42) -> Splits:
-    """Training triplets, a dev and a test split, none overlapping another, from rows grouped by ``group`` or query."""
-    columns = rows.column_names if isinstance(rows, Dataset) else COLUMNS
-    if missing := [c for c in COLUMNS if c not in columns]:
-        raise ValueError(
-            f"the dataset has columns {sorted(columns)} but needs {list(COLUMNS)}; rename or map {missing}."
+def text_rows(rows) -> tuple[list[tuple[str, dict[str, str]]], bool]:
+    """``(group, row)`` for each distinct row, and whether rows carry negatives; a missing column, an empty
+    query or a query without a positive stops with one sentence, before anything is written."""
+    columns = rows.column_names if isinstance(rows, Dataset) else list(rows[0]) if rows else COLUMNS
+    if missing := [c for c in COLUMNS[:2] if c not in columns]:
+        raise DataError(
+            f"The data has columns {sorted(columns)} but needs {missing} (and optionally negative and group); "
+            "name yours with OWN_COLUMNS in notebook 01 (or MRL_COLUMNS), e.g. {'question': 'query', "
+            "'answer': 'positive'}."
         )
-    groups: dict[str, list[dict[str, str]]] = {}
+    triplets = "negative" in columns
     cleaned, seen = [], set()
-    for row in rows:
-        q, p, n = (str(row[c]).strip() for c in COLUMNS)
-        if q and p and n and p != n and (q, p, n) not in seen:  # drop empty, self-negative and repeated rows
+    for number, row in enumerate(rows, start=1):
+        q, p, n = (str(row[c] or "").strip() if c in columns else "" for c in COLUMNS)
+        if not q or not p:
+            what = "an empty query" if not q else f"the query {q[:60]!r} with no positive (an empty passage)"
+            raise DataError(f"Row {number} of the data has {what}; remove or fill it, then run this cell again.")
+        if (q, p, n) not in seen and not (triplets and (not n or p == n)):  # no self-negative or repeat
             seen.add((q, p, n))
-            cleaned.append((str(row.get("group") or q), {"query": q, "positive": p, "negative": n}))
-            groups.setdefault(cleaned[-1][0], []).append(cleaned[-1][1])
-    if not groups:
-        raise ValueError("the dataset is empty after de-duplication; check that it has non-empty text rows.")
+            text = {"query": q, "positive": p, "negative": n} if triplets else {"query": q, "positive": p}
+            cleaned.append((str(row.get("group") or q), text))
+    return cleaned, triplets
+
+
+def build_benchmark(rows, n_dev, n_test, n_corpus, n_train, seed=42, min_queries=MIN_QUERIES) -> Splits:
+    """Training rows, a dev and a test split, none overlapping another, from rows grouped by ``group`` or query;
+    the sizes are caps, sized down to the data's distinct queries (a fifth to test, a tenth to dev)."""
+    cleaned, triplets = text_rows(rows)
+    groups: dict[str, list[dict[str, str]]] = {}
+    for group, row in cleaned:
+        groups.setdefault(group, []).append(row)
+    n_queries = len({row["query"] for _, row in cleaned})
+    if n_queries < min_queries:
+        raise DataError(
+            f"The data holds {n_queries} distinct queries with a positive; the course needs at least "
+            f"{min_queries} (test, dev and training splits that share none), so add pairs or read more rows."
+        )
+    n_test, n_dev = min(n_test, n_queries // 5), min(n_dev, n_queries // 10)
     order = sorted(groups)
     random.Random(seed).shuffle(order)
     doc_ids: dict[str, str] = {}  # passage text -> doc id, one corpus for both splits
@@ -84,21 +108,17 @@ def build_benchmark(rows, n_dev: int, n_test: int, n_corpus: int, n_train: int, 
                     queries[qid] = row["query"]
                     qrels.setdefault(qid, set()).add(doc_ids.setdefault(row["positive"], f"d{len(doc_ids):07d}"))
             cursor += 1
-        if len(queries) < wanted:
-            raise ValueError(
-                f"the data holds only {len(query_ids)} distinct queries for the dev and test splits "
-                f"(n_test_queries={n_test}, n_dev_queries={n_dev}); lower them or read more rows."
-            )
     eval_groups = set(order[:cursor])
     for group, row in cleaned:  # the eval queries' hard negatives, in the order the rows came
-        if group in eval_groups and row["query"] in query_ids:
+        if triplets and group in eval_groups and row["query"] in query_ids:
             doc_ids.setdefault(row["negative"], f"d{len(doc_ids):07d}")
     n_eval_passages = len(doc_ids)
+    n_corpus = min(n_corpus, n_eval_passages + n_queries // 5)  # distractors leave rows to train on
     for group in order[cursor:]:
         if len(doc_ids) >= n_corpus:
             break
         cursor += 1
-        for text in (t for row in groups[group] for t in (row["positive"], row["negative"])):
+        for text in (t for row in groups[group] for t in (row["positive"], row.get("negative")) if t):
             if len(doc_ids) < n_corpus:
                 doc_ids.setdefault(text, f"d{len(doc_ids):07d}")
     relevant = {d for _, qrels in splits.values() for rel in qrels.values() for d in rel}
@@ -107,7 +127,7 @@ def build_benchmark(rows, n_dev: int, n_test: int, n_corpus: int, n_train: int, 
         r
         for g in order[cursor:]
         for r in groups[g]
-        if r["query"] not in query_ids and not {r["positive"], r["negative"]} & positives
+        if r["query"] not in query_ids and not {r["positive"], r.get("negative")} & positives
     ]
     if not train_rows:
         raise ValueError("no training rows are left after holding out the eval splits; read more rows.")
@@ -115,7 +135,7 @@ def build_benchmark(rows, n_dev: int, n_test: int, n_corpus: int, n_train: int, 
     train = Dataset.from_list(train_rows[:n_train])
     corpus = {d: t for t, d in doc_ids.items()}
     stats = {
-        "rows_read": len(seen),
+        "rows_read": len(cleaned),
         "test_queries": len(splits["test"][0]),
         "dev_queries": len(splits["dev"][0]),
         "eval_passages": n_eval_passages,
@@ -130,7 +150,7 @@ def build_benchmark(rows, n_dev: int, n_test: int, n_corpus: int, n_train: int, 
 
 def load_benchmark(profile: Profile, run_dir: Path) -> Splits:
     """``(train, dev, test)`` from a profile's source (same seed, same split), saved to ``run_dir/benchmark.json``."""
-    from helpers.recipe import stream_rows  # notebook 02's (generated); it imports this module
+    from helpers.recipe import stream_rows, with_hard_negatives  # notebook 02's (generated); they import this
 
     code = b"".join(Path(__file__).with_name(f).read_bytes() for f in ("splits.py", "sources.py", "wordnet.py"))
     key, path = ([repr(profile), hashlib.sha1(code).hexdigest()[:12]], Path(run_dir) / "benchmark.json")
@@ -147,7 +167,10 @@ def load_benchmark(profile: Profile, run_dir: Path) -> Splits:
     except (OSError, ValueError, KeyError, TypeError, AssertionError):
         pass  # missing, damaged or from other settings: built again and replaced
     sizes = (profile.n_dev_queries, profile.n_test_queries, profile.n_corpus, profile.n_train, profile.seed)
-    splits = build_benchmark(stream_rows(source_dataset(profile, run_dir), profile.n_source_rows), *sizes)
+    rows = stream_rows(source_dataset(profile, run_dir), profile.n_source_rows).rename_columns(profile.columns or {})
+    splits = build_benchmark(rows, *sizes)
+    if "negative" not in splits.train.column_names:  # pairs: notebook 02 mines each a hard negative
+        splits = splits._replace(train=with_hard_negatives(splits.train, profile.model, profile.query_prompt))
     split = {
         name: {"queries": b.queries, "qrels": {q: sorted(r) for q, r in b.qrels.items()}, "stats": b.stats}
         for name, b in (("dev", splits.dev), ("test", splits.test))

@@ -91,8 +91,29 @@ PG_URL = 'None (start PostgreSQL here) or a connection string such as "postgresq
 K_SHORTLIST = "None (the K notebook 06 chose) or a whole number from K={K} to 1000 (pgvector's largest hnsw.ef_search)"
 LAYERS = "a list of different layer counts from 1 to the model's {depth}, starting with {depth}, e.g. [{depth}, {half}]"
 
+COURSE_COLUMNS = ("query", "positive", "negative", "group")
+
+
+def column_map(v, _) -> bool:  # your names -> the course's, at most one of each
+    return (
+        type(v) is dict
+        and all(type(k) is str for k in v)
+        and len(set(v.values())) == len(v)
+        and (set(v.values()) <= set(COURSE_COLUMNS))
+    )
+
+
 KNOBS: dict[str, dict[str, Knob]] = {
     "01": {
+        "OWN_DATA": Knob(None, bad="'no/such/pairs.csv'"),  # checked by profiles.data_arguments
+        "OWN_COLUMNS": Knob(
+            "None or a dict of your column names to the course's (query, positive, negative, group), "
+            "such as {{'question': 'query', 'answer': 'positive'}}",
+            none_or(column_map),
+            "{'question': 'text'}",
+        ),
+        "OWN_MODEL": Knob(None, bad="'no-such/model'"),  # checked by profiles.model_path
+        "OWN_QUERY_PROMPT": Knob("None or the text put before each query", none_or(lambda v, _: type(v) is str), "7"),
         "MODEL": MODEL,
         "EVAL_DIMS": Knob(SIZES, none_or(sizes), "64"),
         "FOCUS_DIM": FOCUS_DIM,

@@ -16,7 +16,8 @@ from sentence_transformers.sentence_transformer.losses import (
     CachedMultipleNegativesRankingLoss,
     MultipleNegativesRankingLoss,
 )
-from sentence_transformers.sentence_transformer.modules import Dense
+from sentence_transformers.sentence_transformer.modules import Dense, Pooling
+from sentence_transformers.util import mine_hard_negatives
 from sklearn.decomposition import PCA
 
 from course_data.splits import training_texts
@@ -28,7 +29,7 @@ from helpers.profiles import model_path
 def stream_rows(dataset, n_rows):
     """The first ``n_rows`` rows of ``dataset`` (``load_dataset``'s arguments), streamed."""
     try:
-        stream = load_dataset(**dataset, split="train", streaming=True)  # only the shards it needs
+        stream = load_dataset(**dataset, streaming=True)  # only the shards it needs
         rows = list(stream.take(n_rows))
     except ConnectionError:  # from None: one sentence, not the chain of hub retries under it
         raise ConnectionError(
@@ -36,6 +37,26 @@ def stream_rows(dataset, n_rows):
             "or set MRL_PROFILE=offline to use the data that ships with the course."
         ) from None
     return Dataset.from_list(rows)  # indexable, so the NO_DUPLICATES batch sampler applies
+
+
+# Defined in notebook 02
+def with_hard_negatives(pairs, model_name, query_prompt, verbose=False):
+    """(query, positive) pairs as triplets: each query's hardest training passage by the
+    pretrained model, among those scoring at least 5% below its own positive."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = SentenceTransformer(model_path(model_name), device=device)
+    return mine_hard_negatives(
+        pairs,
+        model,
+        anchor_column_name="query",
+        positive_column_name="positive",
+        relative_margin=0.05,  # closer to the positive than 5%: likely another right answer
+        num_negatives=1,  # one triplet per pair, as the course's own sources give
+        sampling_strategy="top",  # the hardest candidate that passes the margin
+        query_prompt=query_prompt,  # mined as the model is trained and evaluated
+        batch_size=64,
+        verbose=verbose,  # the library's table: how close negatives score to positives
+    )
 
 
 # Defined in notebook 02
@@ -60,7 +81,8 @@ def start_model(model_name, train_rows, max_seq_length, pca_fit_texts, query_pro
             activation_function=torch.nn.Identity(),
             init_weight=torch.tensor(axes, dtype=torch.float32),
         )
-        model.insert(len(model) - 1, rotation)  # after Pooling, before Normalize
+        pooling = next(i for i, module in enumerate(model) if isinstance(module, Pooling))
+        model.insert(pooling + 1, rotation)  # after Pooling (and before Normalize)
     return model
 
 

@@ -3,7 +3,9 @@
 1. A virtual environment gets Colab's versions of the packages the course touches
    (tests/colab/packages.txt under tests/colab/constraints.txt; CPU torch stands in for CUDA torch).
 2. A kernel in it starts as Colab's does: ``google.colab`` (a stand-in) and pandas/pyarrow imported.
-3. Every notebook runs in smoke, each in a fresh working directory; its setup cell takes the Colab
+3. Every notebook runs in smoke on a learner's own data: notebook 01's parameters cell gets the two values a
+   learner sets (``OWN_DATA``, a CSV of pairs on "Drive" with other column names, and ``OWN_COLUMNS``), and
+   notebooks 02-10 follow from the runs folder. Each runs in a fresh working directory; its setup cell takes the Colab
    branch and installs the course from ``MRL_COURSE_SOURCE`` (a copy of this checkout instead of the
    public repository; notebooks 02-09 reinstall the wheel that 01's source build makes, the same files)
    and "mounts Drive"; the notebooks share only ``MRL_RUNS_DIR``.
@@ -30,7 +32,12 @@ import tomllib
 ROOT = Path(__file__).resolve().parent.parent
 COLAB = ROOT / "tests" / "colab"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-KEPT = ("torch", "numpy", "pandas", "pyarrow")  # Colab's kernel has these loaded: never replaced
+KEPT = ("torch", "numpy", "pandas", "pyarrow")
+OWN_COLUMNS = {
+    "summary": "query",
+    "description": "positive",
+    "source_package": "group",
+}  # Colab's kernel has these loaded: never replaced
 
 
 def pip(python: Path, *args: str) -> str:
@@ -93,6 +100,11 @@ def test_every_notebook_runs_in_colab_each_on_its_own_machine(colab):
     ipython_dir = base / "ipython"
     shutil.copytree(COLAB / "ipython", ipython_dir)
     runs, out, mounts = base / "drive" / "runs", base / "out", base / "mounts.log"
+    pairs = (
+        base / "drive" / "pairs.csv"
+    )  # the learner's file on Drive: Debian's descriptions (data/)
+    shutil.copy(ROOT / "course_data" / "smoke" / "debian_descriptions.csv", pairs)
+    own = {"OWN_DATA": str(pairs), "OWN_COLUMNS": OWN_COLUMNS}
     source = course_copy(base / "course")
     pip(python, "wheel", "-q", "--no-deps", "-w", str(base / "wheel"), str(source))
     (wheel,) = (base / "wheel").glob("*.whl")
@@ -106,6 +118,7 @@ def test_every_notebook_runs_in_colab_each_on_its_own_machine(colab):
         "PYTHONPATH": str(COLAB / "stand_in"),  # google.colab
         "IPYTHONDIR": str(ipython_dir),  # the start-up imports of Colab's kernel
         "COLAB_SIM_MOUNT_LOG": str(mounts),
+        "COLAB_SIM_SET": json.dumps(own),  # typed into notebook 01's parameters cell
         "HF_HUB_OFFLINE": "1",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
         "TOKENIZERS_PARALLELISM": "false",
@@ -153,5 +166,8 @@ def test_every_notebook_runs_in_colab_each_on_its_own_machine(colab):
     assert mounts.read_text().splitlines() == ["/content/drive"] * len(NOTEBOOKS)
     stray = {r["notebook"]: r["left_in_work_dir"] for r in report if r["left_in_work_dir"]}
     assert not stray, f"files written outside the shared runs folder are lost in Colab: {stray}"
-    assert (runs / "smoke" / "models" / "matryoshka" / "modules.json").is_file()
+    (own_runs,) = [p for p in runs.iterdir() if p.is_dir()]  # one folder: the learner's data's
+    assert own_runs.name.startswith("own_pairs_")
+    assert (own_runs / "models" / "matryoshka" / "modules.json").is_file()
+    assert json.loads((runs / "own.json").read_text())["columns"] == OWN_COLUMNS
     print({r["notebook"]: r["seconds"] for r in report})

@@ -11,6 +11,7 @@ from course_data import SMOKE
 from course_data.sources import source_dataset, write_shards
 from course_data.splits import build_benchmark
 from course_data.wordnet import QUERY_TEMPLATES, parse_wordnet, wordnet_rows
+from helpers.errors import DataError
 from helpers.recipe import stream_rows
 
 HEADER = "  1 This software and database is being provided to you, the LICENSEE, by  \n"
@@ -73,7 +74,7 @@ def test_local_shards_stream_back_whole_and_in_order(tmp_path):
         write_shards(rows, tmp_path / "src") == files
         and [p.stat().st_mtime_ns for p in files] == stamps
     )
-    ds = stream_rows({"path": "json", "data_files": [str(f) for f in files]}, 25)
+    ds = stream_rows({"path": "json", "data_files": [str(f) for f in files], "split": "train"}, 25)
     assert isinstance(ds, Dataset)  # materialised, so the NO_DUPLICATES sampler applies
     assert ds.to_list() == rows[:25] and ds.column_names == ["query", "positive", "negative"]
 
@@ -83,6 +84,7 @@ def test_every_local_profile_streams_through_load_dataset(smoke_profile, tmp_pat
     assert dataset == {
         "path": "json",
         "data_files": [str(SMOKE / "creatures.jsonl")],
+        "split": "train",
     }  # shipped with the package
     assert len(stream_rows(dataset, smoke_profile.n_source_rows)) == smoke_profile.n_source_rows
 
@@ -90,10 +92,8 @@ def test_every_local_profile_streams_through_load_dataset(smoke_profile, tmp_pat
 def test_misnamed_columns_are_named(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text(json.dumps({"anchor": "a", "positive": "b", "negative": "c"}) + "\n")
-    rows = stream_rows({"path": "json", "data_files": [str(path)]}, 5)
-    with pytest.raises(
-        ValueError, match=r"needs \['query', 'positive', 'negative'\]; rename or map \['query'\]"
-    ):
+    rows = stream_rows({"path": "json", "data_files": [str(path)], "split": "train"}, 5)
+    with pytest.raises(DataError, match=r"needs \['query'\] .*name yours with OWN_COLUMNS"):
         build_benchmark(rows, 1, 1, 10, 10)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from datasets import Dataset
 
-from course_data.splits import build_benchmark, check_disjoint
+from course_data.splits import MIN_QUERIES, build_benchmark, check_disjoint
+from helpers.errors import DataError
 
 
 def assert_honest(train, bench):
@@ -67,7 +68,9 @@ def test_repeated_positives_get_one_corpus_id():
         {"query": f"q{i // 5}", "positive": f"pos{i // 5}", "negative": f"neg{i}"}
         for i in range(100)
     ]
-    train, dev, test = build_benchmark(rows, n_dev=2, n_test=2, n_corpus=40, n_train=50)
+    train, dev, test = build_benchmark(
+        rows, n_dev=2, n_test=2, n_corpus=40, n_train=50, min_queries=1
+    )
     for bench in (dev, test):
         assert all(
             len(rel) == 1 for rel in bench.qrels.values()
@@ -82,8 +85,12 @@ def test_splits_are_seeded_and_disjoint():
     rows = [
         {"query": f"q{i // 3}", "positive": f"p{i // 3}", "negative": f"n{i}"} for i in range(300)
     ]
-    first = build_benchmark(rows, n_dev=5, n_test=10, n_corpus=60, n_train=1000, seed=3)
-    again = build_benchmark(rows, n_dev=5, n_test=10, n_corpus=60, n_train=1000, seed=3)
+    first = build_benchmark(
+        rows, n_dev=5, n_test=10, n_corpus=60, n_train=1000, seed=3, min_queries=1
+    )
+    again = build_benchmark(
+        rows, n_dev=5, n_test=10, n_corpus=60, n_train=1000, seed=3, min_queries=1
+    )
     assert (
         first.test.fingerprint() == again.test.fingerprint()
         and first.dev.queries == again.dev.queries
@@ -100,25 +107,42 @@ def test_overlapping_splits_detected(smoke_data):
 
 def test_missing_columns_named():
     ds = Dataset.from_list([{"anchor": "a", "positive": "b", "negative": "c"}])
-    with pytest.raises(ValueError, match=r"needs \['query', 'positive', 'negative'\].*\['query'\]"):
+    with pytest.raises(DataError, match=r"needs \['query'\] .*OWN_COLUMNS"):
         build_benchmark(ds, 1, 1, 10, 10)
 
 
-def test_empty_after_dedup():
-    rows = [
-        {"query": " ", "positive": "p", "negative": "n"},
-        {"query": "q", "positive": "same", "negative": "same"},
-    ]
-    with pytest.raises(ValueError, match="empty after de-duplication"):
+@pytest.mark.parametrize(
+    "bad, said",
+    [
+        ({"query": " ", "positive": "p"}, "Row 2 of the data has an empty query"),
+        ({"query": "q", "positive": None}, "Row 2 of the data has the query 'q' with no positive"),
+    ],
+)
+def test_an_empty_query_or_a_query_without_a_positive_stops_naming_its_row(bad, said):
+    rows = Dataset.from_list([{"query": "a", "positive": "b"}, bad])
+    with pytest.raises(DataError, match=said):
         build_benchmark(rows, 1, 1, 10, 10)
 
 
-def test_too_few_queries():
-    rows = [{"query": f"q{i}", "positive": f"p{i}", "negative": f"n{i}"} for i in range(5)]
+def test_too_few_queries_names_the_minimum():
+    rows = [{"query": f"q{i}", "positive": f"p{i}"} for i in range(MIN_QUERIES - 1)]
     with pytest.raises(
-        ValueError, match=r"only 5 distinct queries .*n_test_queries=4, n_dev_queries=2"
+        DataError, match=f"holds {MIN_QUERIES - 1} distinct .* at least {MIN_QUERIES}"
     ):
         build_benchmark(rows, 2, 4, 10, 10)
+
+
+def test_pairs_are_split_into_sizes_from_their_distinct_queries():
+    """(query, positive) pairs: a fifth of the queries to test and a tenth to dev under the caps, distractors
+    leave rows to train on, and nothing of dev or test is in training."""
+    rows = Dataset.from_list([{"query": f"q{i}", "positive": f"p{i}"} for i in range(MIN_QUERIES)])
+    train, dev, test = build_benchmark(rows, 300, 1000, 10_000, 4096)
+    assert (len(test.queries), len(dev.queries)) == (MIN_QUERIES // 5, MIN_QUERIES // 10)
+    assert len(test.corpus) == MIN_QUERIES // 5 + MIN_QUERIES // 10 + MIN_QUERIES // 5
+    assert train.column_names == ["query", "positive"]
+    assert len(train) == MIN_QUERIES - len(test.corpus)  # every pair not held out
+    assert_splits_disjoint(dev, test)
+    check_disjoint(train, dev, test)
 
 
 def test_overlap_detected(smoke_data):
@@ -137,7 +161,9 @@ def test_no_training_rows_left():
         for i in range(6)
     ]
     with pytest.raises(ValueError, match="no training rows are left"):
-        build_benchmark(rows, 1, 1, 10, 10)  # both groups are held out, one per split
+        build_benchmark(
+            rows, 1, 1, 10, 10, min_queries=1
+        )  # both groups are held out, one per split
 
 
 def test_the_split_is_saved_once_and_read_back_the_same(smoke_profile, tmp_path, monkeypatch):

@@ -60,19 +60,26 @@ def fingerprints() -> dict:
     return json.loads((RUN / "fingerprints.json").read_text())
 
 
+def folder(split: str) -> Path:
+    """``test`` or ``ood``: the offline run's; ``debian/test``: another committed run (results/debian/test)."""
+    return RESULTS / split if "/" in split else RUN / split
+
+
 @cache
 def metrics(split: str) -> pd.DataFrame:
-    return pd.concat([pd.read_csv(p) for p in sorted((RUN / split).glob("metrics_*.csv"))])
+    return pd.concat([pd.read_csv(p) for p in sorted(folder(split).glob("metrics_*.csv"))])
 
 
 @cache
 def differences(split: str) -> pd.DataFrame:
-    return pd.concat([pd.read_csv(p) for p in sorted((RUN / split).glob("differences_*.csv"))])
+    return pd.concat([pd.read_csv(p) for p in sorted(folder(split).glob("differences_*.csv"))])
 
 
 @cache
 def findings(notebook: str) -> dict:
-    path = RUN / "findings" / f"{notebook}.json"
+    """``06``: the offline run's findings of notebook 06; ``debian/timings``: another committed run's."""
+    run, _, notebook = notebook.rpartition("/")
+    path = (RESULTS / run if run else RUN) / "findings" / f"{notebook}.json"
     if not path.is_file():
         raise FileNotFoundError(
             f"{path} is missing: run make run, then tools/docs.py --collect runs/offline."
@@ -202,9 +209,9 @@ def f_find(notebook, key, spec=""):
     return formatted(findings(notebook), key, spec)
 
 
-def f_time(notebook):
-    """make run's wall time of one notebook, or of all: {{time 05}}, {{time all}}."""
-    timings = findings("timings")
+def f_time(notebook, run=""):
+    """make run's wall time of one notebook, or of all: {{time 05}}, {{time all}}, {{time all debian}}."""
+    timings = findings(f"{run}/timings" if run else "timings")
     if notebook == "all":
         return f"{timings['total_s'] / 60:.0f} minutes"
     seconds = timings["notebooks"][notebook]
@@ -511,8 +518,8 @@ def documents() -> dict[Path, str]:
     return built | notebook_headers()
 
 
-def collect(run_dir: Path) -> None:
-    """Copy a finished run's small result files into results/offline/, with the fingerprints they rest on."""
+def collect(run_dir: Path, name: str = "offline") -> None:
+    """Copy a finished run's small result files into results/<name>/, with the fingerprints they rest on."""
     from helpers.run_files import model_fingerprint
 
     needed = [run_dir / "findings" / "timings.json", run_dir / "test" / "metrics_matryoshka.csv"]
@@ -520,13 +527,14 @@ def collect(run_dir: Path) -> None:
         raise SystemExit(
             f"{run_dir} is not a finished make run ({', '.join(missing)} missing); run make run first."
         )
-    if RUN.exists():
-        shutil.rmtree(RUN)
+    kept = RESULTS / name  # the committed copy this call writes
+    if kept.exists():
+        shutil.rmtree(kept)
     for split in ("test", "ood"):
-        (RUN / split).mkdir(parents=True)
+        (kept / split).mkdir(parents=True)
         for path in sorted((run_dir / split).glob("*.csv")):
-            shutil.copy2(path, RUN / split / path.name)
-    shutil.copytree(run_dir / "findings", RUN / "findings")
+            shutil.copy2(path, kept / split / path.name)
+    shutil.copytree(run_dir / "findings", kept / "findings")
     prints = {
         split: sorted(set(pd.read_csv(run_dir / split / "metrics_matryoshka.csv")["benchmark"]))[0]
         for split in ("test", "ood")
@@ -534,8 +542,10 @@ def collect(run_dir: Path) -> None:
     prints |= {
         f"model_{p.name}": model_fingerprint(p) for p in sorted((run_dir / "models").iterdir())
     }
-    (RUN / "fingerprints.json").write_text(json.dumps(prints, indent=1, sort_keys=True) + "\n")
-    print(f"kept {sum(1 for _ in RUN.rglob('*.*'))} files of {run_dir} in {RUN.relative_to(ROOT)}")
+    (kept / "fingerprints.json").write_text(json.dumps(prints, indent=1, sort_keys=True) + "\n")
+    print(
+        f"kept {sum(1 for _ in kept.rglob('*.*'))} files of {run_dir} in {kept.relative_to(ROOT)}"
+    )
 
 
 def main() -> int:
@@ -544,11 +554,14 @@ def main() -> int:
         "--collect", type=Path, metavar="RUN_DIR", help="keep a finished run's results first"
     )
     parser.add_argument(
+        "--name", default="offline", help="with --collect: keep it as results/NAME (e.g. debian)"
+    )
+    parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if a document is stale"
     )
     args = parser.parse_args()
     if args.collect:
-        collect(args.collect)
+        collect(args.collect, args.name)
     try:
         built = documents()
     except (StaleError, KeyError, FileNotFoundError) as error:

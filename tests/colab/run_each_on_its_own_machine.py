@@ -8,6 +8,9 @@ Every notebook starts in its own empty folder under OUT_DIR/work/, as every Cola
 on its own machine; the only thing they share is the runs folder the environment names
 (``MRL_RUNS_DIR``, Drive's part). Writes the executed copies to OUT_DIR/executed/ and a report
 (seconds, error, the setup cell's output) to OUT_DIR/report.json.
+
+``COLAB_SIM_SET`` (JSON, e.g. ``{"OWN_DATA": "/content/drive/MyDrive/pairs.csv", "OWN_COLUMNS": {...}}``) is
+what a learner types into the first notebook's parameters cell: those knobs' lines are replaced there only.
 """
 
 from __future__ import annotations
@@ -36,10 +39,22 @@ def cell_text(cell) -> str:
     return "".join(parts)
 
 
-def run(notebook: Path, out_dir: Path) -> dict[str, object]:
+def set_knobs(nb, values: dict) -> None:
+    """Replace ``NAME = ...`` lines of the parameters cell by ``NAME = <value>``, as a learner edits them."""
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "check_knobs(" in c.source)
+    lines = cell.source.split("\n")
+    for name, value in values.items():
+        (at,) = [i for i, line in enumerate(lines) if line.startswith(f"{name} = ")]
+        lines[at] = f"{name} = {value!r}"
+    cell.source = "\n".join(lines)
+
+
+def run(notebook: Path, out_dir: Path, knobs: dict | None = None) -> dict[str, object]:
     work = out_dir / "work" / notebook.stem
     work.mkdir(parents=True)
     nb = nbformat.read(notebook, as_version=4)
+    if knobs:
+        set_knobs(nb, knobs)
     client = NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}
     )
@@ -72,7 +87,8 @@ def main(argv: list[str]) -> int:
             # the others reinstall the wheel that build made (the same files, ~8 s less per notebook): the
             # kernel inherits this variable, so their setup cell's `%pip install` runs on it.
             os.environ["MRL_COURSE_SOURCE"] = os.environ["MRL_COURSE_WHEEL"]
-        report.append(run(notebook, out_dir))
+        knobs = json.loads(os.environ.get("COLAB_SIM_SET", "{}")) if number == 0 else None
+        report.append(run(notebook, out_dir, knobs))
         print(json.dumps(report[-1])[:500], flush=True)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))
     return 0
