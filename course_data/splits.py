@@ -12,9 +12,14 @@ from datasets import Dataset
 import course_data
 from course_data.cheatsheets import cheatsheet_benchmark, fetch_cheat_sdist
 from course_data.sources import source_dataset
-from helpers.errors import DataError
+from helpers.errors import OneSentence
 from helpers.profiles import Profile
 from helpers.run_files import atomic_write
+
+
+class DataError(OneSentence, ValueError):
+    """The data cannot make an honest split (a column missing, an empty text, too few queries): what to change."""
+
 
 COLUMNS = ("query", "positive", "negative")  # "negative" may be missing: (query, positive) pairs
 MIN_QUERIES = 500  # a test split of 100 queries, a dev split of 50, distractors, 250 to train on

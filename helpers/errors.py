@@ -16,10 +16,6 @@ class CourseError(OneSentence, RuntimeError):
     """A cell cannot go on (its pieces do not belong together): the sentence says which cells to run."""
 
 
-class DataError(OneSentence, ValueError):
-    """The data cannot make an honest split (a column missing, an empty text, too few queries): what to change."""
-
-
 class DiskFullError(OneSentence, OSError):
     """The runs folder has no room left: the sentence gives the folder, its free space and what to do."""
 

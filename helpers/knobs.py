@@ -83,6 +83,8 @@ TRUNCATE = "a whole number from 1 to the model's {full_dim} dimensions, such as 
 METRIC = Knob("one of {metrics}", lambda v, c: v in c["metrics"], "'mrr'")
 FOCUS_DIM = Knob("one of the evaluated sizes {dims}", one_of("dims"), "48")
 MODEL = Knob(None, bad="'no-such/model'")
+COLUMNS = ("query", "positive", "negative", "group")  # the course's names for your data's columns
+PROMPT = Knob("None or the text put before each query", none_or(lambda v, _: type(v) is str), "42")
 TEXTS = "a whole number of training texts such as 12_000"
 RESULTS = Knob("a whole number of results such as 10", whole())
 QUERIES = Knob("a whole number of queries such as 100", whole())
@@ -91,29 +93,17 @@ PG_URL = 'None (start PostgreSQL here) or a connection string such as "postgresq
 K_SHORTLIST = "None (the K notebook 06 chose) or a whole number from K={K} to 1000 (pgvector's largest hnsw.ef_search)"
 LAYERS = "a list of different layer counts from 1 to the model's {depth}, starting with {depth}, e.g. [{depth}, {half}]"
 
-COURSE_COLUMNS = ("query", "positive", "negative", "group")
-
-
-def column_map(v, _) -> bool:  # your names -> the course's, at most one of each
-    return (
-        type(v) is dict
-        and all(type(k) is str for k in v)
-        and len(set(v.values())) == len(v)
-        and (set(v.values()) <= set(COURSE_COLUMNS))
-    )
-
 
 KNOBS: dict[str, dict[str, Knob]] = {
     "01": {
-        "OWN_DATA": Knob(None, bad="'no/such/pairs.csv'"),  # checked by profiles.data_arguments
+        "OWN_DATA": Knob(None, bad="'no/such/pairs.csv'"),  # checked by course_data.own
         "OWN_COLUMNS": Knob(
-            "None or a dict of your column names to the course's (query, positive, negative, group), "
-            "such as {{'question': 'query', 'answer': 'positive'}}",
-            none_or(column_map),
+            "None or a dict of your column names to the course's, such as {{'question': 'query'}}",
+            none_or(lambda v, _: len(set(v.values())) == len(v) and set(v.values()) <= set(COLUMNS)),
             "{'question': 'text'}",
         ),
         "OWN_MODEL": Knob(None, bad="'no-such/model'"),  # checked by profiles.model_path
-        "OWN_QUERY_PROMPT": Knob("None or the text put before each query", none_or(lambda v, _: type(v) is str), "7"),
+        "OWN_QUERY_PROMPT": PROMPT._replace(bad="7"),
         "MODEL": MODEL,
         "EVAL_DIMS": Knob(SIZES, none_or(sizes), "64"),
         "FOCUS_DIM": FOCUS_DIM,
@@ -138,7 +128,7 @@ KNOBS: dict[str, dict[str, Knob]] = {
         ),
         "MINI_BATCH_SIZE": Knob("None (plain MNRL) or a whole number of texts such as 32", none_or(whole())),
         "PRECISION": Knob('"auto" (bf16 or fp16 on a GPU) or "fp32"', lambda v, _: v in ("auto", "fp32"), "'fp8'"),
-        "QUERY_PROMPT": Knob("None or the text put before each query", none_or(lambda v, _: type(v) is str), "42"),
+        "QUERY_PROMPT": PROMPT,
         "PCA_FIT_TEXTS": Knob(f"0 (no rotation) or {TEXTS}", whole(0), "-1"),
         "SEED": Knob("a whole number such as 42", whole(0), "'x'"),
     },

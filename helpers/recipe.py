@@ -41,8 +41,7 @@ def stream_rows(dataset, n_rows):
 
 # Defined in notebook 02
 def with_hard_negatives(pairs, model_name, query_prompt, verbose=False):
-    """(query, positive) pairs as triplets: each query's hardest training passage by the
-    pretrained model, among those scoring at least 5% below its own positive."""
+    """Triplets from (query, positive) pairs: each query's hardest other training passage."""
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = SentenceTransformer(model_path(model_name), device=device)
     return mine_hard_negatives(
@@ -54,7 +53,6 @@ def with_hard_negatives(pairs, model_name, query_prompt, verbose=False):
         num_negatives=1,  # one triplet per pair, as the course's own sources give
         sampling_strategy="top",  # the hardest candidate that passes the margin
         query_prompt=query_prompt,  # mined as the model is trained and evaluated
-        batch_size=64,
         verbose=verbose,  # the library's table: how close negatives score to positives
     )
 

@@ -12,16 +12,10 @@ import pytest
 from datasets import Dataset
 
 from course_data import SMOKE
+from course_data.own import data_arguments, pooling_note
 from course_data.splits import load_benchmark
 from helpers.knobs import KnobError
-from helpers.profiles import (
-    PACKAGED_MINILM,
-    data_arguments,
-    get_profile,
-    model_path,
-    pooling_note,
-    runs_dir,
-)
+from helpers.profiles import PACKAGED_MINILM, get_profile, model_path, runs_dir
 
 DEBIAN = (
     SMOKE / "debian_descriptions.csv"

@@ -134,7 +134,7 @@ def parameters_cell(nb) -> int:
     return next(
         i
         for i, c in enumerate(nb.cells)
-        if c.cell_type == "code" and c.source.startswith("PROFILE = ")
+        if c.cell_type == "code" and re.search(r"^PROFILE = ", c.source, re.M)
     )
 
 

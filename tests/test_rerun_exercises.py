@@ -103,7 +103,7 @@ class Notebook:
     def changed(self, source: str, exercises) -> str:
         """``source`` with the exercises' changes: the parameters cell's knobs, the lines they replace."""
         for block in (b for n in exercises for b in self.blocks[n]):
-            if block.kind == "parameters" and source.startswith("PROFILE = "):
+            if block.kind == "parameters" and re.search(r"^PROFILE = ", source, re.M):
                 source = with_assignments(source, block.code)
             elif block.kind == "instead of":
                 lines = []

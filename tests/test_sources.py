@@ -9,9 +9,8 @@ from datasets import Dataset
 
 from course_data import SMOKE
 from course_data.sources import source_dataset, write_shards
-from course_data.splits import build_benchmark
+from course_data.splits import DataError, build_benchmark
 from course_data.wordnet import QUERY_TEMPLATES, parse_wordnet, wordnet_rows
-from helpers.errors import DataError
 from helpers.recipe import stream_rows
 
 HEADER = "  1 This software and database is being provided to you, the LICENSEE, by  \n"

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from datasets import Dataset
 
-from course_data.splits import MIN_QUERIES, build_benchmark, check_disjoint
-from helpers.errors import DataError
+from course_data.splits import MIN_QUERIES, DataError, build_benchmark, check_disjoint
 
 
 def assert_honest(train, bench):
