@@ -53,6 +53,7 @@ def with_hard_negatives(pairs, model_name, query_prompt, verbose=False):
         num_negatives=1,  # one triplet per pair, as the course's own sources give
         sampling_strategy="top",  # the hardest candidate that passes the margin
         query_prompt=query_prompt,  # mined as the model is trained and evaluated
+        batch_size=64,
         verbose=verbose,  # the library's table: how close negatives score to positives
     )
 
