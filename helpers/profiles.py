@@ -78,7 +78,7 @@ PROFILES = {
         steps_2d=32,  # 32 of notebook 02's 64 steps: make run stays within 20 minutes
     ),
 }
-# smoke = offline, only smaller, on generated data; 192 rows give more than 384 distinct texts for a PCA
+# smoke = offline, only smaller, on generated data; 256 rows give more than 384 distinct texts for a PCA, also as pairs
 PROFILES["smoke"] = replace(
     PROFILES["offline"],
     name="smoke",

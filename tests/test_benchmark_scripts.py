@@ -153,9 +153,9 @@ def test_dev_choices_trains_notebook_02s_recipe_with_one_lever_changed_and_score
         json.loads(line) for line in (tmp_path / "dev_recipe.jsonl").read_text().splitlines()
     )
     assert (
-        default["recipe"]["n_train"] == 192
+        default["recipe"]["n_train"] == 256
         and default["recipe"]["batch_size"] == 16
-        and default["steps"] == 12
+        and default["steps"] == 16
     )
     assert (
         weighted["changes"] == {"matryoshka_weights": [1, 1, 1, 2, 2]}

@@ -97,7 +97,7 @@ def test_interrupted_after_a_checkpoint_resumes_to_the_same_model(
 ):
     monkeypatch.setenv("MRL_RUNS_DIR", str(tmp_path))
     train = train_script.main
-    # 4 steps of 16 of the 192 smoke rows: max_steps ends the run mid-epoch (notebook 10's offline case, where
+    # 4 steps of 16 of the 256 smoke rows: max_steps ends the run mid-epoch (notebook 10's offline case, where
     # transformers alone would resume a finished run with one step more); checkpoints at 2 and 4
     whole = train([*ARGV, "--output", str(tmp_path / "whole")])
     assert whole["global_step"] == 4 and whole["resumed_from"] is None
@@ -166,7 +166,7 @@ def test_changed_recipe_starts_afresh_keeps_the_old_checkpoints_and_control_loss
     shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None, reason="no torchrun"
 )
 def test_torchrun_shards_the_batches_across_processes(tmp_path):
-    # 192 training rows, batch 48 per process: one process needs 4 steps per epoch, two need 2,
+    # 256 training rows, batch 64 per process: one process needs 4 steps per epoch, two need 2,
     # which only holds if each process reads different batches (real data parallelism).
     torchrun = [
         str(Path(sys.executable).parent / "torchrun"),
@@ -187,7 +187,7 @@ def test_torchrun_shards_the_batches_across_processes(tmp_path):
             "--profile",
             "smoke",
             "--batch-size",
-            "48",
+            "64",
             "--pca-fit-texts",
             "0",
         ],

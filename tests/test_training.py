@@ -128,17 +128,17 @@ def test_checkpoints_go_to_a_folder_of_their_own_recipe(started, smoke_data, tmp
         ({"LEARNING_RATE": -1}, "LEARNING_RATE=-1 must be a small positive number such as 2e-5."),
         (
             {"BATCH_SIZE": 0},
-            "BATCH_SIZE=0 must be a whole number from 1 to the 192 training rows, such as 32.",
+            "BATCH_SIZE=0 must be a whole number from 1 to the 256 training rows, such as 32.",
         ),
         (
             {"BATCH_SIZE": 8.5},
-            "BATCH_SIZE=8.5 must be a whole number from 1 to the 192 training rows",
+            "BATCH_SIZE=8.5 must be a whole number from 1 to the 256 training rows",
         ),
         ({"EPOCHS": 0}, "EPOCHS=0 must be a positive whole number such as 1."),
         ({"WARMUP": 1.5}, "WARMUP=1.5 must be a fraction of the steps"),
         (
             {"BATCH_SIZE": 1024},
-            "BATCH_SIZE=1024 must be a whole number from 1 to the 192 training rows",
+            "BATCH_SIZE=1024 must be a whole number from 1 to the 256 training rows",
         ),
     ],
 )

@@ -300,9 +300,10 @@ def f_include(name):
     return render((SRC / name).read_text()).rstrip("\n")
 
 
-def f_timings():
-    """make run's wall time per notebook: 01 140 s, 02 255 s, ..."""
-    return ", ".join(f"{nb} {s:.0f} s" for nb, s in findings("timings")["notebooks"].items())
+def f_timings(run=""):
+    """make run's wall time per notebook: 01 140 s, 02 255 s, ... ({{timings debian}}: another run's)."""
+    timings = findings(f"{run}/timings" if run else "timings")
+    return ", ".join(f"{nb} {s:.0f} s" for nb, s in timings["notebooks"].items())
 
 
 # ---- the dev study's fields (benchmarks/dev_choices.py's JSON lines)
