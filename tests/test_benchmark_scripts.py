@@ -202,3 +202,39 @@ def test_dev_choices_trains_notebook_02s_recipe_with_one_lever_changed_and_score
     assert (
         len((tmp_path / "dev_recipe.jsonl").read_text().splitlines()) == 3
     )  # the dev lines untouched
+
+
+def test_s5_real_scale_on_a_tiny_cut_resumes_from_its_cache(tmp_path):
+    """S5 on the smoke benchmark among 200 real passages (the Debian sample's descriptions), the packaged MiniLM:
+    every method is scored against qrels and exact search, the exact rows agree, and a second run encodes nothing
+    (the chunks cached under the runs folder are read back)."""
+    import csv
+
+    from helpers.profiles import PACKAGED_MINILM, model_path
+
+    sample = BENCH.parent / "course_data" / "smoke" / "debian_descriptions.csv"
+    texts = [row["description"] for row in csv.DictReader(sample.open(encoding="utf-8"))][:200]
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    args = ["--profile", "smoke", "--model", model_path(PACKAGED_MINILM), "--corpus", str(corpus)]
+    args += ["--sizes", "150", "350", "--n-timed", "5", "--shortlists", "20", "--ef-search", "40"]
+    os.environ["MRL_RUNS_DIR"] = str(tmp_path / "runs")
+    try:
+        first = run("s5_real_scale.py", *args, "--max-passages", "200", results=tmp_path)
+        again = run("s5_real_scale.py", *args, "--max-passages", "200", results=tmp_path)
+    finally:
+        del os.environ["MRL_RUNS_DIR"]
+    n = first["corpus"]["distractors"]
+    assert 190 < n <= 200 and [s["passages"] for s in first["sizes"]] == [150, 150 + n]  # distinct texts
+    assert len(list((tmp_path / "runs" / "smoke" / "scale").rglob("chunk_*.npy"))) == 1
+    assert again["encode_s"] < first["encode_s"]  # the distractors came from the cache
+    for size in first["sizes"]:
+        exact, *others = size["rows"]
+        assert exact["recall@10_vs_exact"] == 1.0 and 0 < exact["mrr@10"] <= 1
+        methods = {r["method"] for r in others}
+        assert {
+            "pgvector bit HNSW shortlist 20, full rerank",
+            "pgvector halfvec HNSW, full size",
+        } <= methods
+        assert all(0 <= r["recall@10_vs_exact"] <= 1 and r["median_ms"] > 0 for r in others)
+        assert all(i["build_s"] > 0 and i["MiB"] > 0 for i in size["indexes"].values())
