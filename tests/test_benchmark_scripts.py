@@ -225,7 +225,10 @@ def test_s5_real_scale_on_a_tiny_cut_resumes_from_its_cache(tmp_path):
     finally:
         del os.environ["MRL_RUNS_DIR"]
     n = first["corpus"]["distractors"]
-    assert 190 < n <= 200 and [s["passages"] for s in first["sizes"]] == [150, 150 + n]  # distinct texts
+    assert 190 < n <= 200 and [s["passages"] for s in first["sizes"]] == [
+        150,
+        150 + n,
+    ]  # distinct texts
     assert len(list((tmp_path / "runs" / "smoke" / "scale").rglob("chunk_*.npy"))) == 1
     assert again["encode_s"] < first["encode_s"]  # the distractors came from the cache
     for size in first["sizes"]:
