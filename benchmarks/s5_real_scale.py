@@ -293,7 +293,10 @@ def main() -> None:
             "model": str(model_dir.relative_to(ROOT))
             if model_dir.is_relative_to(ROOT)
             else str(model_dir),
-            "fingerprints": {"test": test.fingerprint(), "model": model_fingerprint(model_dir)},
+            "fingerprints": {
+                "test": test.fingerprint(),
+                "model_matryoshka": model_fingerprint(model_dir),
+            },
             "corpus": {
                 "file": args.corpus.name,
                 "distractors": len(texts),

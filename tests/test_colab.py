@@ -100,9 +100,8 @@ def test_every_notebook_runs_in_colab_each_on_its_own_machine(colab):
     ipython_dir = base / "ipython"
     shutil.copytree(COLAB / "ipython", ipython_dir)
     runs, out, mounts = base / "drive" / "runs", base / "out", base / "mounts.log"
-    pairs = (
-        base / "drive" / "pairs.csv"
-    )  # the learner's file on Drive: Debian's descriptions (data/)
+    pairs = base / "drive" / "pairs.csv"  # the learner's file on Drive: Debian's (data/)
+    pairs.parent.mkdir(parents=True)
     shutil.copy(ROOT / "course_data" / "smoke" / "debian_descriptions.csv", pairs)
     own = {"OWN_DATA": str(pairs), "OWN_COLUMNS": OWN_COLUMNS}
     source = course_copy(base / "course")

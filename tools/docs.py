@@ -242,6 +242,46 @@ def f_bench(name, key, spec=""):
     return formatted(bench(name), key, spec)
 
 
+def _scale(size: str) -> dict:
+    """One corpus size of S5 (benchmarks/s5_real_scale.py), its fingerprints checked like S1's and S2's."""
+    check_benchmark_fingerprints(("s5_real_scale",))
+    return bench("s5_real_scale")["sizes"][int(size)]
+
+
+def f_scale(size):
+    """S5's table at one corpus size: {{scale 2}} (sizes in the order the script ran them)."""
+    lines = [
+        "| method | ef_search | iterative_scan | MRR@10 | Recall@10 | recall@10 vs exact | median ms | p90 ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in _scale(size)["rows"]:
+        lines.append(
+            f"| {r['method']} | {r.get('ef_search', '')} | {r.get('iterative_scan', '')} | {r['mrr@10']:.3f} | "
+            f"{r['recall@10']:.3f} | {r['recall@10_vs_exact']:.3f} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def f_scalepick(size, share="99", what="sentence"):
+    """The fastest S5 setting keeping ``share``% of exact MRR@10 at one size: {{scalepick 2 99}}."""
+    rows = _scale(size)["rows"]
+    exact = rows[0]
+    kept = [r for r in rows[1:] if r["mrr@10"] >= float(share) / 100 * exact["mrr@10"]]
+    if not kept:
+        return f"no setting measured keeps {share}% of exact MRR@10"
+    best = min(kept, key=lambda r: r["median_ms"])
+    setting = (
+        f", ef_search {best['ef_search']}, iterative_scan {best['iterative_scan']}"
+        if "ef_search" in best
+        else ""
+    )
+    return (
+        f"{best['method']}{setting}: MRR@10 {best['mrr@10']:.3f} ({100 * best['mrr@10'] / exact['mrr@10']:.1f}% of "
+        f"exact search's {exact['mrr@10']:.3f}) in {best['median_ms']:.2f} ms a query (median; exact numpy "
+        f"{exact['median_ms']:.2f} ms)"
+    )
+
+
 def f_performance():
     """benchmarks/README.md's Performance section (benchmarks/report.py), fingerprints checked."""
     check_benchmark_fingerprints()
@@ -454,11 +494,12 @@ def _dev_lines(split: str) -> dict:
     return lines
 
 
-def check_benchmark_fingerprints() -> None:
+def check_benchmark_fingerprints(names=("s1_evaluation", "s2_search")) -> None:
     """A benchmark figure that rests on the course's model and benchmark must carry this run's fingerprints:
-    S1 the test split it is cut from (its model is the packaged pretrained one), S2 the test split and model."""
+    S1 the test split it is cut from (its model is the packaged pretrained one), S2 and S5 the split and model."""
     needed = {"s1_evaluation": ("test",), "s2_search": ("test", "model_matryoshka")}
-    for name, keys in needed.items():
+    needed["s5_real_scale"] = needed["s2_search"]
+    for name, keys in ((n, needed[n]) for n in names):
         measured = bench(name).get("fingerprints", {})
         for key in (*keys, *(k for k in measured if k not in keys)):
             expected = fingerprints().get(key)
