@@ -19,7 +19,13 @@ def test_the_readme_is_short_and_leads_with_the_result():
     table = next(i for i, line in enumerate(lines, 1) if line.startswith("| dims | baseline"))
     assert table <= 80, f"the first results table is at line {table}"
     headings = [line for line in lines if line.startswith("## ")]
-    expected = ["## The result", "## Start", "## Use your own data", "## The notebooks", "## Layout"]
+    expected = [
+        "## The result",
+        "## Start",
+        "## Use your own data",
+        "## The notebooks",
+        "## Layout",
+    ]
     assert headings[:5] == expected, headings
 
 
