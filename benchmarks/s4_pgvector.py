@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import emit
+from _common import emit, load_items
 
 DIM, PREFIX_DIM, DECAY = 384, 64, 48.0
 PREFIX = f"subvector(embedding, 1, {PREFIX_DIM})::vector({PREFIX_DIM})"
@@ -68,15 +68,7 @@ def one_size(
         rank(queries[:1], corpus, 10)
     numpy_exact_ms = (time.perf_counter() - start) / 3 * 1000
 
-    conn.execute("DROP TABLE IF EXISTS items")
-    conn.execute(f"CREATE TABLE items (id int PRIMARY KEY, embedding vector({DIM}))")
-    start = time.perf_counter()
-    with conn.cursor().copy("COPY items (id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
-        copy.set_types(["int4", "vector"])
-        for i, row in enumerate(corpus):
-            copy.write_row((i, row))
-    load_s = time.perf_counter() - start
-    conn.execute("VACUUM ANALYZE items")
+    load_s = load_items(conn, corpus)
     start = time.perf_counter()
     conn.execute(f"CREATE INDEX items_prefix ON items USING hnsw (({PREFIX}) vector_cosine_ops)")
     index_s = time.perf_counter() - start

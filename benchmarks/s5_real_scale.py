@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import cut_benchmark, emit, quiet
+from _common import cut_benchmark, emit, load_items, quiet
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX_DIM, CHUNK = 64, 10_000
@@ -118,15 +118,7 @@ def one_size(conn, n, query_emb, corpus_emb, bench, args) -> dict[str, object]:
             query_emb[: args.n_timed],
         )
 
-    conn.execute("DROP TABLE IF EXISTS items")
-    conn.execute(f"CREATE TABLE items (id int PRIMARY KEY, embedding vector({full_dim}))")
-    start = time.perf_counter()
-    with conn.cursor().copy("COPY items (id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
-        copy.set_types(["int4", "vector"])
-        for i, row in enumerate(corpus):
-            copy.write_row((i, row))
-    load_s = time.perf_counter() - start
-    conn.execute("VACUUM ANALYZE items")
+    load_s = load_items(conn, corpus)
     prefix_sql = f"subvector(embedding, 1, {PREFIX_DIM})::vector({PREFIX_DIM})"
     bits = f"binary_quantize(embedding)::bit({full_dim})"
     indexes = {

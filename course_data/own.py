@@ -15,6 +15,7 @@ from huggingface_hub import try_to_load_from_cache
 
 from helpers.knobs import check_knob, check_knobs
 from helpers.profiles import Profile, model_path, runs_root
+from helpers.run_files import atomic_write
 
 OWN_SETTINGS = "own.json"  # in the runs root: the data and model notebook 01 named
 EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
@@ -104,10 +105,7 @@ def with_own_data(base: Profile, name=None, data=None, columns=None, model=None,
     profile = own_profile(base, **own)
     if not own.get("saved"):  # named in notebook 01 or by the environment: notebooks 02-10 follow it
         kept = {**own, "data": profile.data, "saved": True}  # local files as absolute paths
-        path = runs_root() / OWN_SETTINGS
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.with_suffix(".tmp").write_text(json.dumps(kept, indent=1), encoding="utf-8")
-        path.with_suffix(".tmp").replace(path)  # whole or not at all
+        atomic_write(runs_root() / OWN_SETTINGS, json.dumps(kept, indent=1))
     data = profile.data and profile.data.get("data_files", [profile.data["path"]])[0]
     print(
         f"Your own {'data ' + repr(data) if data else 'model'}, model {profile.model}: runs/{profile.name} "
