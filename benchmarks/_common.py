@@ -26,6 +26,42 @@ def machine() -> dict[str, object]:
     }
 
 
+@contextmanager
+def memory_peak(every_s: float = 1.0):
+    """Sample the machine's memory in use (MemTotal - MemAvailable) and swap in use while the block runs.
+
+    Yields a dict filled on exit: ``peak_MiB`` and ``at_start_MiB`` (the machine's, a database server's processes
+    included, as is anything else running), ``swap_peak_MiB``; empty where there is no /proc/meminfo."""
+    import threading
+
+    def in_use() -> tuple[float, float]:
+        info = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+        kib = {key: int(value.split()[0]) for key, value in info.items()}
+        used = kib["MemTotal"] - kib["MemAvailable"]
+        return used / 1024, (kib["SwapTotal"] - kib["SwapFree"]) / 1024
+
+    found: dict[str, float] = {}
+    if not Path("/proc/meminfo").is_file():
+        yield found
+        return
+    start = in_use()
+    peaks, done = list(start), threading.Event()
+
+    def sample():
+        while not done.wait(every_s):
+            peaks[:] = [max(a, b) for a, b in zip(peaks, in_use(), strict=True)]
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield found
+    finally:
+        done.set()
+        thread.join()
+        peaks[:] = [max(a, b) for a, b in zip(peaks, in_use(), strict=True)]
+        found |= {"at_start_MiB": start[0], "peak_MiB": peaks[0], "swap_peak_MiB": peaks[1]}
+
+
 def spread(values: Sequence[float]) -> dict[str, float]:
     """Median, min and max of repeated measurements."""
     return {

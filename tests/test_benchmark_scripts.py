@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -239,3 +240,18 @@ def test_s5_real_scale_on_a_tiny_cut_resumes_from_its_cache(tmp_path):
         } <= methods
         assert all(0 <= r["recall@10_vs_exact"] <= 1 and r["median_ms"] > 0 for r in others)
         assert all(i["build_s"] > 0 and i["MiB"] > 0 for i in size["indexes"].values())
+    assert first["encoding"]["encoded_now"] == n and again["encoding"]["encoded_now"] == 0
+    assert first["encoding"]["timed_passages"] == n and first["encoding"]["timed_s"] > 0
+    assert first["machine_memory"]["peak_MiB"] >= first["machine_memory"]["at_start_MiB"] > 0
+    assert first["query_encode_ms"]["median_ms"] > 0
+
+    # the documents' S5 fields read this run's file: notebook 08's and notebook 06's blocks render from it
+    docs = docs_tool()
+    shutil.copy(tmp_path / "s5_real_scale_smoke.json", tmp_path / "s5_real_scale.json")
+    shutil.copy(BENCH / "results" / "s4_pgvector.json", tmp_path / "s4_pgvector.json")
+    docs.BENCH, docs.check_benchmark_fingerprints = tmp_path, lambda *names: None
+    for template in ("nb08_at_scale.md", "nb06_whole_query.md"):
+        text = docs.render((docs.SRC / template).read_text())
+        assert "{{" not in text and f"{150 + n:,}" in text
+    best = docs._scale_best(first["sizes"][0]["rows"], "99")
+    assert best is None or best["mrr@10"] >= 0.99 * first["sizes"][0]["rows"][0]["mrr@10"]

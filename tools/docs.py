@@ -262,24 +262,262 @@ def f_scale(size):
     return "\n".join(lines)
 
 
-def f_scalepick(size, share="99", what="sentence"):
+def _scale_best(rows, share):
+    """The fastest row (median ms) keeping ``share``% of the first row's (exact search's) MRR@10: exact search
+    itself where nothing else is faster, None if nothing keeps it (an exact row far slower than its rerun)."""
+    kept = [
+        r for r in rows if r["mrr@10"] >= float(share) / 100 * rows[0]["mrr@10"]
+    ]  # exact included
+    return min(kept, key=lambda r: r["median_ms"]) if kept else None
+
+
+def _scale_setting(row) -> str:
+    if "ef_search" not in row:
+        return row["method"]
+    scan = ", iterative_scan" if row["iterative_scan"] != "off" else ""
+    return f"{row['method']}, ef_search {row['ef_search']}{scan}"
+
+
+def f_scaleindexes():
+    """S5's load, table and HNSW indexes at each size: build seconds and MiB, as a table."""
+    lines = [
+        "| passages | load (COPY) s | table MiB | index | HNSW build s | index MiB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for size in bench("s5_real_scale")["sizes"]:
+        for name, index in size["indexes"].items():
+            lines.append(
+                f"| {size['passages']:,} | {size['load_s']:.0f} | {size['table_MiB']:.0f} | {name} "
+                f"| {index['build_s']:.0f} | {index['MiB']:.0f} |"
+            )
+    return "\n".join(lines)
+
+
+def f_s5rate():
+    """Passages encoded a second, over the chunks S5 timed (its cache keeps each chunk's time)."""
+    encoding = bench("s5_real_scale")["encoding"]
+    return f"{encoding['timed_passages'] / encoding['timed_s']:,.0f}"
+
+
+def f_s5minutes():
+    """What encoding every passage S5 searched takes at the timed rate, in minutes."""
+    result = bench("s5_real_scale")
+    encoding = result["encoding"]
+    passages = result["corpus"]["distractors"] + result["corpus"]["benchmark_passages"]
+    return f"{passages * encoding['timed_s'] / encoding['timed_passages'] / 60:.0f}"
+
+
+def f_scaletables():
+    """Every S5 size's full table under a line naming the size."""
+    sizes = bench("s5_real_scale")["sizes"]
+    return "\n\n".join(
+        f"{size['passages']:,} passages:\n\n{f_scale(i)}" for i, size in enumerate(sizes)
+    )
+
+
+def f_scalepick(size, share="99"):
     """The fastest S5 setting keeping ``share``% of exact MRR@10 at one size: {{scalepick 2 99}}."""
     rows = _scale(size)["rows"]
-    exact = rows[0]
-    kept = [r for r in rows[1:] if r["mrr@10"] >= float(share) / 100 * exact["mrr@10"]]
-    if not kept:
+    best, exact = _scale_best(rows, share), rows[0]
+    if best is None:
         return f"no setting measured keeps {share}% of exact MRR@10"
-    best = min(kept, key=lambda r: r["median_ms"])
-    setting = (
-        f", ef_search {best['ef_search']}, iterative_scan {best['iterative_scan']}"
-        if "ef_search" in best
-        else ""
-    )
     return (
-        f"{best['method']}{setting}: MRR@10 {best['mrr@10']:.3f} ({100 * best['mrr@10'] / exact['mrr@10']:.1f}% of "
+        f"{_scale_setting(best)}: MRR@10 {best['mrr@10']:.3f} ({100 * best['mrr@10'] / exact['mrr@10']:.1f}% of "
         f"exact search's {exact['mrr@10']:.3f}) in {best['median_ms']:.2f} ms a query (median; exact numpy "
         f"{exact['median_ms']:.2f} ms)"
     )
+
+
+def f_scalepicks(share="99"):
+    """For each S5 size, the fastest setting keeping ``share``% of exact MRR@10, beside exact search: a table."""
+    lines = [
+        f"| passages | exact search: MRR@10, median ms | fastest setting keeping {share}% | MRR@10 "
+        "| recall@10 vs exact | median ms | p90 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for i, size in enumerate(bench("s5_real_scale")["sizes"]):
+        rows = _scale(i)["rows"]
+        exact, best = rows[0], _scale_best(rows, share)
+        head = f"| {size['passages']:,} | {exact['mrr@10']:.3f}, {exact['median_ms']:.2f} "
+        if best is None:
+            lines.append(head + "| none measured | | | | |")
+            continue
+        lines.append(
+            head
+            + f"| {_scale_setting(best)} | {best['mrr@10']:.3f} | {best['recall@10_vs_exact']:.3f} "
+            f"| {best['median_ms']:.2f} | {best['p90_ms']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def f_s5(key, spec=""):
+    """One S5 figure by its path in the JSON: {{s5 corpus.distractors ,d}}, {{s5 sizes.2.indexes.bit.build_s .0f}}."""
+    check_benchmark_fingerprints(("s5_real_scale",))
+    item = bench("s5_real_scale")
+    for part in key.split("."):
+        item = item[int(part)] if isinstance(item, list) else item[part]
+    return format(item, spec)
+
+
+def f_wholequery(share="99"):
+    """One query end to end at each S5 size: encoding it (S5 times it alone) beside exact search and beside the
+    fastest setting keeping ``share``% of exact MRR@10, with encoding's share of each total: a table."""
+    result = bench("s5_real_scale")
+    encode_ms = result["query_encode_ms"]["median_ms"]
+    lines = [
+        "| passages | encode ms | exact search ms | total ms | encoding's share "
+        f"| fastest search keeping {share}% ms | total ms | encoding's share |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for i, size in enumerate(result["sizes"]):
+        rows = _scale(i)["rows"]
+        exact, best = rows[0]["median_ms"], _scale_best(rows, share)
+        fast = best["median_ms"] if best else float("nan")
+        lines.append(
+            f"| {size['passages']:,} | {encode_ms:.2f} | {exact:.2f} | {encode_ms + exact:.2f} "
+            f"| {encode_ms / (encode_ms + exact):.0%} | {fast:.2f} | {encode_ms + fast:.2f} "
+            f"| {encode_ms / (encode_ms + fast):.0%} |"
+        )
+    return "\n".join(lines)
+
+
+def f_scaleshare(share="99"):
+    """The share of exact MRR@10 a setting must keep in the S5 readings: {{scaleshare}} (a choice, not a result)."""
+    return f"{share}%"
+
+
+def _first_reaching(runs, recall, key):
+    """The run with the lowest ef_search (then the fastest) whose recall@10 against exact search reaches ``recall``."""
+    ok = [r for r in runs if r[key] >= float(recall)]  # S4's runs and S5's prefix rows alike
+    return min(ok, key=lambda r: (r["ef_search"], r["median_ms"])) if ok else None
+
+
+def f_scaleheld(recall="0.97"):
+    """Which S4 (synthetic) conclusion held on S5's real passages: at each S4 size and S5's nearest, the lowest
+    ef_search whose prefix HNSW funnel (shortlist 100) reaches ``recall`` against exact search, and whether it
+    beats an exact numpy scan. Sentences, one per size pair, each ending in what held."""
+    synthetic, real = bench("s4_pgvector")["sizes"], bench("s5_real_scale")["sizes"]
+    said = []
+    for s4 in synthetic:
+        s5 = min(real, key=lambda r: abs(r["passages"] - s4["vectors"]))
+        prefix = [
+            {"shortlist": int(r["method"].rsplit(" ", 1)[1]), **r}
+            for r in s5["rows"]
+            if r.get("index") == "prefix" and r["iterative_scan"] == "off"
+        ]
+        a = _first_reaching(s4["runs"], recall, "recall@10")
+        b = _first_reaching(prefix, recall, "recall@10_vs_exact")
+        numpy_a, numpy_b = s4["numpy_exact_full_search_ms"], s5["rows"][0]["median_ms"]
+
+        def told(run, numpy_ms, key):
+            if run is None:
+                return f"no ef_search measured reached recall@10 {recall}"
+            pace = "faster" if run["median_ms"] < numpy_ms else "slower"
+            return (
+                f"the prefix funnel first reached recall@10 {run[key]:.3f} against exact search at ef_search "
+                f"{run['ef_search']} (shortlist {run['shortlist']}), in {run['median_ms']:.1f} ms, {pace} than an "
+                f"exact numpy scan ({numpy_ms:.1f} ms)"
+            )
+
+        held = (a is None) == (b is None) and (
+            a is None or (a["median_ms"] < numpy_a) == (b["median_ms"] < numpy_b)
+        )
+        said.append(
+            f"At {s4['vectors']:,} synthetic vectors {told(a, numpy_a, 'recall@10')}; at "
+            f"{s5['passages']:,} real passages {told(b, numpy_b, 'recall@10_vs_exact')}: "
+            + ("the synthetic reading held." if held else "the synthetic reading did not hold.")
+        )
+    return "\n".join(f"- {line}" for line in said)
+
+
+def f_scaleadvice(share="99"):
+    """S5's reading: per size the fastest setting keeping ``share``% of exact MRR@10 against an exact scan, then
+    at the largest size what the default ef_search, iterative_scan, the bit shortlist and halfvec keep."""
+    sizes, said = bench("s5_real_scale")["sizes"], []
+    for i, size in enumerate(sizes):
+        rows = _scale(i)["rows"]
+        exact, best = rows[0], _scale_best(rows, share)
+        if best is None:
+            said.append(f"At {size['passages']:,} passages no setting measured keeps {share}%.")
+            continue
+        said.append(
+            f"At {size['passages']:,} passages: {_scale_setting(best)}, {best['median_ms']:.2f} ms a query against "
+            f"{exact['median_ms']:.2f} ms for an exact scan ({exact['median_ms'] / best['median_ms']:.1f}x faster)."
+        )
+    rows = sizes[-1]["rows"]
+    exact = rows[0]["mrr@10"]
+
+    def kept(row):
+        return f"{100 * row['mrr@10'] / exact:.1f}%"
+
+    prefix = [r for r in rows if r.get("index") == "prefix"]
+    low = min(r["ef_search"] for r in prefix)
+    at_low = [r for r in prefix if r["ef_search"] == low]
+    for r in at_low:
+        scan = "with iterative_scan" if r["iterative_scan"] != "off" else "without iterative_scan"
+        said.append(
+            f"At {sizes[-1]['passages']:,}, {r['method']} at ef_search {low} {scan} keeps {kept(r)}."
+        )
+    for index in ("bit", "halfvec"):
+        best = max(
+            (r for r in rows if r.get("index") == index), key=lambda r: r["mrr@10"], default=None
+        )
+        if best:
+            said.append(
+                f"{_scale_setting(best)} keeps {kept(best)} at best, in {best['median_ms']:.2f} ms "
+                f"(recall@10 against exact search {best['recall@10_vs_exact']:.3f})."
+            )
+    return " ".join(said)
+
+
+def f_wholeadvice(share="99"):
+    """Notebook 06's reading at scale: encoding's share of one query at S5's largest size, and which lever moves it."""
+    result = bench("s5_real_scale")
+    encode_ms, size = result["query_encode_ms"]["median_ms"], result["sizes"][-1]
+    exact, best = size["rows"][0]["median_ms"], _scale_best(size["rows"], share)
+    if best is None:
+        return (
+            f"At {size['passages']:,} passages no setting measured keeps {share}% of exact MRR@10."
+        )
+    with_scan, with_funnel = (
+        encode_ms / (encode_ms + exact),
+        encode_ms / (encode_ms + best["median_ms"]),
+    )
+    lever = (
+        "encoding is the larger part: from here a faster encoder shortens the wait more than a faster index"
+        if with_funnel > 0.5
+        else "the search is still the larger part: the index is the lever to pull first"
+    )
+    return (
+        f"At {size['passages']:,} passages, encoding is {with_scan:.0%} of a query answered by an exact scan and "
+        f"{with_funnel:.0%} of one answered by {_scale_setting(best)}: {lever}."
+    )
+
+
+def f_scalevs():
+    """S4's synthetic vectors beside S5's real passages: pgvector's 64-d HNSW funnel at the same settings."""
+    synthetic, real = bench("s4_pgvector")["sizes"], bench("s5_real_scale")["sizes"]
+    lines = [
+        "| shortlist | ef_search | synthetic: vectors | recall@10 vs exact | median ms | exact numpy ms "
+        "| real: passages | recall@10 vs exact | median ms | exact numpy ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s4, s5 in zip(synthetic, real[-len(synthetic) :], strict=True):
+        prefix = {
+            (int(r["method"].rsplit(" ", 1)[1]), r["ef_search"]): r
+            for r in s5["rows"]
+            if r.get("index") == "prefix" and r["iterative_scan"] == "off"
+        }
+        for run in s4["runs"]:
+            r = prefix.get((run["shortlist"], run["ef_search"]))
+            if r is None:
+                continue
+            lines.append(
+                f"| {run['shortlist']} | {run['ef_search']} | {s4['vectors']:,} | {run['recall@10']:.3f} "
+                f"| {run['median_ms']:.2f} | {s4['numpy_exact_full_search_ms']:.1f} | {s5['passages']:,} "
+                f"| {r['recall@10_vs_exact']:.3f} | {r['median_ms']:.2f} | {s5['rows'][0]['median_ms']:.1f} |"
+            )
+    return "\n".join(lines)
 
 
 def f_performance():
@@ -536,8 +774,14 @@ def time_line(notebook: str) -> str:
     )
 
 
+BLOCK = re.compile(
+    r"<!-- generated by tools/docs.py from docs/src/(\S+): edit that file, then run make docs -->"
+)
+
+
 def notebook_headers() -> dict[Path, str]:
-    """Each notebook with its first cell's Time line written from the two tables."""
+    """Each notebook with its first cell's Time line written from the two tables, and each markdown cell that
+    starts with a BLOCK line rendered from the template it names (e.g. notebook 08's figures at scale)."""
     import nbformat
 
     written = {}
@@ -548,6 +792,11 @@ def notebook_headers() -> dict[Path, str]:
         end = next((i for i in range(at + 1, len(lines)) if not lines[i].strip()), len(lines))
         lines[at:end] = [time_line(path.name[:2])]
         nb.cells[0].source = "\n".join(lines)
+        for cell in nb.cells:
+            if cell.cell_type == "markdown" and (block := BLOCK.match(cell.source)):
+                cell.source = (
+                    block.group(0) + "\n" + render((SRC / block.group(1)).read_text()).strip()
+                )
         written[path] = nbformat.writes(nb) + "\n"
     return written
 
