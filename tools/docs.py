@@ -265,9 +265,8 @@ def f_scale(size):
 def _scale_best(rows, share):
     """The fastest row (median ms) keeping ``share``% of the first row's (exact search's) MRR@10: exact search
     itself where nothing else is faster, None if nothing keeps it (an exact row far slower than its rerun)."""
-    kept = [
-        r for r in rows if r["mrr@10"] >= float(share) / 100 * rows[0]["mrr@10"]
-    ]  # exact included
+    floor = float(share) / 100 * rows[0]["mrr@10"]
+    kept = [r for r in rows if r["mrr@10"] >= floor]  # exact search's own row included
     return min(kept, key=lambda r: r["median_ms"]) if kept else None
 
 
@@ -353,10 +352,7 @@ def f_scalepicks(share="99"):
 def f_s5(key, spec=""):
     """One S5 figure by its path in the JSON: {{s5 corpus.distractors ,d}}, {{s5 sizes.2.indexes.bit.build_s .0f}}."""
     check_benchmark_fingerprints(("s5_real_scale",))
-    item = bench("s5_real_scale")
-    for part in key.split("."):
-        item = item[int(part)] if isinstance(item, list) else item[part]
-    return format(item, spec)
+    return f_bench("s5_real_scale", key, spec)
 
 
 def f_wholequery(share="99"):
