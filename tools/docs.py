@@ -382,20 +382,31 @@ def f_scaleshare(share="99"):
     return f"{share}%"
 
 
+def _shortlist(row) -> int | None:
+    """The shortlist size an S5 row names ("... shortlist 100 ..."), None for a row without one."""
+    _, found, rest = row["method"].partition("shortlist ")
+    return int(rest.split()[0].rstrip(",")) if found else None
+
+
+def _uses_prefix(row) -> bool:
+    """Whether an S5 row searches the 64-d Matryoshka prefix: numpy's exact funnel or pgvector's prefix index."""
+    return row["method"].startswith("exact funnel") or row.get("index") == "prefix"
+
+
 def _prefix_rows(size) -> list[dict]:
     """S5's pgvector prefix-funnel rows without iterative_scan, each with its shortlist and the recall@10 against
     exact search of numpy's exact funnel at that shortlist (what the 64-d prefix alone keeps)."""
     exact_funnel = {
-        int(r["method"].split("shortlist ")[1].split()[0]): r["recall@10_vs_exact"]
+        _shortlist(r): r["recall@10_vs_exact"]
         for r in size["rows"]
         if r["method"].startswith("exact funnel")
     }
     return [
-        {"shortlist": k, "funnel_recall": exact_funnel[k], **r}
+        {"shortlist": _shortlist(r), "funnel_recall": exact_funnel[_shortlist(r)], **r}
         for r in size["rows"]
         if r.get("index") == "prefix"
         and r["iterative_scan"] == "off"
-        and (k := int(r["method"].rsplit(" ", 1)[1])) in exact_funnel
+        and _shortlist(r) in exact_funnel
     ]
 
 
@@ -458,9 +469,11 @@ def f_scaleadvice(share="99"):
     """S5's reading: per size the fastest setting keeping ``share``% of exact MRR@10 against an exact scan, then
     at the largest size what the default ef_search, iterative_scan, the bit shortlist and halfvec keep."""
     sizes, said = bench("s5_real_scale")["sizes"], []
-    for i, size in enumerate(sizes):
-        rows = _scale(i)["rows"]
-        exact, best = rows[0], _scale_best(rows, share)
+    picks = {
+        size["passages"]: _scale_best(_scale(i)["rows"], share) for i, size in enumerate(sizes)
+    }
+    for size in sizes:
+        exact, best = size["rows"][0], picks[size["passages"]]
         if best is None:
             said.append(f"At {size['passages']:,} passages no setting measured keeps {share}%")
             continue
@@ -495,15 +508,8 @@ def f_scaleadvice(share="99"):
                 f"at {sizes[-1]['passages']:,}, {_scale_setting(best)} keeps {kept(best)} at best, in "
                 f"{best['median_ms']:.2f} ms (recall@10 against exact search {best['recall@10_vs_exact']:.3f})"
             )
-    picks = {
-        size["passages"]: _scale_best(_scale(i)["rows"], share) for i, size in enumerate(sizes)
-    }
-    uses = [
-        f"{n:,}"
-        for n, r in picks.items()
-        if r and ("prefix" in r["method"] or "64-d" in r["method"])
-    ]
-    other = [f"{n:,} ({_scale_setting(r)})" for n, r in picks.items() if r and f"{n:,}" not in uses]
+    uses = [f"{n:,}" for n, r in picks.items() if r and _uses_prefix(r)]
+    other = [f"{n:,} ({_scale_setting(r)})" for n, r in picks.items() if r and not _uses_prefix(r)]
     said.append(
         f"the Matryoshka prefix is in the fastest setting at {' and '.join(uses) or 'no size'} passages"
         + (f"; not at {' and '.join(other)}, where that setting needs no prefix" if other else "")
@@ -544,11 +550,7 @@ def f_scalevs():
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s4, s5 in zip(synthetic, real[-len(synthetic) :], strict=True):
-        prefix = {
-            (int(r["method"].rsplit(" ", 1)[1]), r["ef_search"]): r
-            for r in s5["rows"]
-            if r.get("index") == "prefix" and r["iterative_scan"] == "off"
-        }
+        prefix = {(r["shortlist"], r["ef_search"]): r for r in _prefix_rows(s5)}
         for run in s4["runs"]:
             r = prefix.get((run["shortlist"], run["ef_search"]))
             if r is None:
