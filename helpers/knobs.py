@@ -214,6 +214,7 @@ KNOBS: dict[str, dict[str, Knob]] = {
         "SERVE_DIM": Knob("one of EVAL_DIMS {EVAL_DIMS}", one_of("EVAL_DIMS"), "100"),
         "SPEED_TEXTS": Knob("a whole number of passages such as 256", whole()),
         "SPEED_REPEATS": Knob("a whole number of timings such as 5", whole(), "2.5"),
+        "LATENCY_QUERIES": QUERIES._replace(bad="2.5"),
         "MAX_STEPS": Knob(
             "-1 (notebook 02's steps) or a whole number of steps such as 32", lambda v, _: v == -1 or is_whole(v)
         ),
