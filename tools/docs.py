@@ -616,6 +616,64 @@ def f_layers(split="test", dim="64"):
     return "\n".join(lines)
 
 
+def _encoder_label(name: str) -> str:
+    """Notebook 10's encoder names as said: matryoshka_2d_3layers_int8 -> 2D model cut to 3 layers, int8."""
+    model, int8 = name.removesuffix("_int8"), name.endswith("_int8")
+    cut = re.fullmatch(r"matryoshka_2d_(\d+)layers", model)
+    said = f"2D model cut to {cut[1]} layers" if cut else "notebook 02's model"
+    return f"{said}, {'int8' if int8 else 'float32'}"
+
+
+def _encoders() -> list[dict]:
+    """Notebook 10's encoder rows: name, one-query ms, passages/s, weights MiB, and the speed-ups against the first."""
+    found = findings("10")
+    rows = [
+        {"name": name, "ms": ms, "per_s": per_s, "mib": mib}
+        for name, ms, per_s, mib in zip(
+            found["encoders"],
+            found["encoder_one_query_ms"],
+            found["encoder_passages_per_s"],
+            found["encoder_weights_mib"],
+            strict=True,
+        )
+    ]
+    for row in rows:
+        row["faster"], row["batches"] = rows[0]["ms"] / row["ms"], row["per_s"] / rows[0]["per_s"]
+    return rows
+
+
+def f_encoders(split="test"):
+    """Notebook 10's encoders on the CPU: one query, batches, weights, MRR@10 at full size and served size, and each
+    against notebook 02's model in float32."""
+    found, full = findings("10"), max(metrics(split)["dim"])
+    dim = found["serve_dim"]
+    lines = [
+        f"| encoder | one query | passages/s | weights | MRR@10, {full} dims | MRR@10, {dim} dims "
+        f"| against notebook 02's model (float32) at {dim} dims |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for i, row in enumerate(_encoders()):
+        against = "reference" if i == 0 else f_read(split, row["name"], "matryoshka", dim)
+        lines.append(
+            f"| {_encoder_label(row['name'])} | {row['ms']:.2f} ms ({row['faster']:.2f}×) "
+            f"| {row['per_s']:.0f} ({row['batches']:.2f}×) | {row['mib']:.0f} MiB "
+            f"| {f_mrr(split, row['name'], full)} | {f_mrr(split, row['name'], dim)} | {against} |"
+        )
+    return "\n".join(lines)
+
+
+def f_encoder(name, split="test"):
+    """One encoder of notebook 10 against notebook 02's float32 model, for one query and at the served size:
+    {{encoder matryoshka_int8}} -> 1.61× as fast for one query, 95% of MRR@10 at 64 dims (lower, ...)."""
+    (row,) = [r for r in _encoders() if r["name"] == name]
+    dim = findings("10")["serve_dim"]
+    kept = value(split, name, dim) / value(split, "matryoshka", dim)
+    return (
+        f"{row['faster']:.2f}× as fast for one query, {kept:.0%} of MRR@10 at {dim} dims: "
+        f"{f_read(split, name, 'matryoshka', dim)}"
+    )
+
+
 def f_include(name):
     """Another template of docs/src, rendered in place: {{include dev_study.md}}."""
     return render((SRC / name).read_text()).rstrip("\n")

@@ -1,0 +1,47 @@
+"""Can sentence-transformers' ONNX and OpenVINO backends install beside the course's transformers?
+
+    python tools/check_int8_backends.py
+
+Notebook 10 skips the ONNX and OpenVINO rows because, on 2026-12-06, pip could not install
+``sentence-transformers[onnx]`` or ``sentence-transformers[openvino]`` without taking transformers
+below 5 (optimum-onnx 0.1.0 requires transformers<4.58, optimum-intel 2.2.0 transformers<5.6), and
+the course needs transformers 5.15 or newer (Colab's). This asks pip's resolver the same question
+today (a dry run: nothing is installed; it needs the package index) and prints one line per backend.
+When a line says a backend installs, its row can be added to notebook 10.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+COURSE = ["sentence-transformers>=6.2,<7", "transformers>=5.15,<6"]  # pyproject.toml's bounds
+
+
+def resolves(extra: str) -> tuple[bool, str]:
+    """Whether pip resolves sentence-transformers[extra] within the course's bounds, and pip's last error line."""
+    command = [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet"]
+    done = subprocess.run(
+        [*command, f"sentence-transformers[{extra}]>=6.2,<7", *COURSE[1:]],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    errors = [line.removeprefix("ERROR: ") for line in done.stderr.splitlines() if "ERROR" in line]
+    return done.returncode == 0, errors[-1].split(":")[0] if errors else ""
+
+
+def main() -> int:
+    for extra in ("onnx", "openvino"):
+        ok, error = resolves(extra)
+        if ok:
+            print(f"{extra}: installs beside {', '.join(COURSE)}: its row can be added.")
+        else:
+            print(
+                f"{extra}: does not install beside {', '.join(COURSE)} ({error or 'pip failed'})."
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
