@@ -11,8 +11,7 @@ from helpers.knobs import check_knob, is_whole
 from helpers.profiles import run_first
 from helpers.run_files import atomic_write
 
-# our name -> trec_eval's measure; the run holds 10 documents per query, so recip_rank is MRR@10
-MEASURES = {
+MEASURES = {  # our name -> trec_eval's measure; the run holds 10 documents per query: recip_rank is MRR@10
     "mrr@10": "recip_rank",
     "recall@10": "recall_10",
     "ndcg@10": "ndcg_cut_10",

@@ -158,16 +158,6 @@ def require_inputs(*inputs: tuple[Path, str]) -> None:
             raise FileNotFoundError(f"{path} is missing; {run_first(made_by)}")
 
 
-def weights_mib(model) -> float:
-    """MiB of ``model``'s weights as ``torch.save`` writes them: one measure for float32 and int8 (whose quantized
-    layers keep packed weights that ``parameters()`` does not list)."""
-    import torch
-
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    return buffer.getbuffer().nbytes / 2**20
-
-
 def layer_count(model_dir: Path) -> int:
     """The transformer layers of a saved model, from its ``config.json``."""
     return json.loads((Path(model_dir) / "config.json").read_text())["num_hidden_layers"]

@@ -177,8 +177,6 @@ def test_int8_encoder_stays_within_tolerance_of_float32(minilm, smoke_data):
 
     import torch
 
-    from helpers.run_files import weights_mib
-
     passages = list(smoke_data[2].corpus.values())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation
@@ -186,7 +184,6 @@ def test_int8_encoder_stays_within_tolerance_of_float32(minilm, smoke_data):
     layer = "0.auto_model.encoder.layer.0.intermediate.dense"
     assert isinstance(minilm.get_submodule(layer), torch.nn.Linear)  # quantize_dynamic copied
     assert not isinstance(int8.get_submodule(layer), torch.nn.Linear)
-    assert weights_mib(int8) < 0.7 * weights_mib(minilm)  # int8 weights: 56 against 87 MiB
     fp32_vectors, int8_vectors = minilm.encode(passages), int8.encode(passages)
     assert int8_vectors.shape == fp32_vectors.shape == (len(passages), 384)
     np.testing.assert_allclose(np.linalg.norm(int8_vectors, axis=1), 1, atol=1e-5)  # Normalize runs
