@@ -670,5 +670,22 @@ def test_10_4_the_cut_model_through_notebook_06s_funnel_end_to_end(nb10):
     assert nb10["end_to_end"]["median_ms"] > 0
 
 
+def test_10_5_the_last_layer_kept_in_float32(nb10):
+    import torch
+
+    nb10.solve(5)
+    model, depth = nb10["last_in_float32"], nb10["depth"]
+    layers = model[0].auto_model.encoder.layer
+    assert isinstance(layers[depth - 1].intermediate.dense, torch.nn.Linear)  # kept in float32
+    assert not isinstance(layers[0].intermediate.dense, torch.nn.Linear)  # the others in int8
+    assert isinstance(
+        nb10["encoders"]["matryoshka"][0].auto_model.encoder.layer[0].intermediate.dense,
+        torch.nn.Linear,
+    )
+    table = nb10["on_dev_5"]
+    assert set(table) == {"float32", "int8", "last layer float32"}
+    assert all(0 <= row[nb10["METRIC"]] <= 1 and row["one query ms"] > 0 for row in table.values())
+
+
 def test_the_exercises_left_the_runs_of_tests_test_rerun_py_as_they_were(before, notebook_runs):
     assert stats(notebook_runs) == before

@@ -44,3 +44,29 @@ def encode_and_search(texts):  # one query, end to end: encode, shortlist by the
 test_queries = list(test.queries.values())
 end_to_end = latency_ms(encode_and_search, test_queries, 1)
 print(f"{SERVE_LAYERS} layers, {SERVE_DIM}-d shortlist: {end_to_end['median_ms']:.1f} ms a query")
+
+# %% 5
+# every nn.Linear in int8 but those of the last layer, chosen on dev against all-int8 and float32
+reference = encoders["matryoshka"]
+all_but_last = {
+    name
+    for name, module in reference.named_modules()
+    if isinstance(module, torch.nn.Linear) and f"layer.{depth - 1}." not in name
+}
+last_in_float32 = torch.ao.quantization.quantize_dynamic(reference, all_but_last, dtype=torch.qint8)
+candidates = {
+    "float32": reference,
+    "int8": encoders["matryoshka_int8"],
+    "last layer float32": last_in_float32,
+}
+dev_queries, dev_corpus = list(dev.queries.values()), list(dev.corpus.values())
+on_dev_5 = {}
+for name, candidate in candidates.items():
+    q = encode(candidate, dev_queries, prompt=QUERY_PROMPT)
+    c = encode(candidate, dev_corpus)
+    table = evaluate_embeddings(q, c, dev, [SERVE_DIM], name)
+    one = latency_ms(
+        partial(candidate.encode, prompt=QUERY_PROMPT), dev_queries[:LATENCY_QUERIES], 1
+    )
+    on_dev_5[name] = {METRIC: table[METRIC].iloc[0], "one query ms": one["median_ms"]}
+print(pd.DataFrame(on_dev_5).T.round(3))
