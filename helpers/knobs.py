@@ -215,6 +215,7 @@ KNOBS: dict[str, dict[str, Knob]] = {
         "SPEED_TEXTS": Knob("a whole number of passages such as 256", whole()),
         "SPEED_REPEATS": Knob("a whole number of timings such as 5", whole(), "2.5"),
         "LATENCY_QUERIES": QUERIES._replace(bad="2.5"),
+        "INT8_ROWS": Knob("True or False", lambda v, _: isinstance(v, bool), "'yes'"),
         "MAX_STEPS": Knob(
             "-1 (notebook 02's steps) or a whole number of steps such as 32", lambda v, _: v == -1 or is_whole(v)
         ),

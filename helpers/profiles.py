@@ -1,6 +1,5 @@
 """The three profiles (full, offline, smoke): sources and sizes only, never other logic; MRL_PROFILE picks one.
-A learner's own data and model replace a profile's source and model: course_data/own.py.
-"""
+A learner's own data and model replace a profile's source and model: course_data/own.py."""
 
 import importlib.util
 import os

@@ -674,16 +674,16 @@ def test_10_5_the_last_layer_kept_in_float32(nb10):
     import torch
 
     nb10.solve(5)
-    model, depth = nb10["last_in_float32"], nb10["depth"]
-    layers = model[0].auto_model.encoder.layer
-    assert isinstance(layers[depth - 1].intermediate.dense, torch.nn.Linear)  # kept in float32
-    assert not isinstance(layers[0].intermediate.dense, torch.nn.Linear)  # the others in int8
+    candidates, depth = nb10["candidates"], nb10["depth"]
+    layers = {name: m[0].auto_model.encoder.layer for name, m in candidates.items()}
+    assert isinstance(layers["last layer float32"][depth - 1].intermediate.dense, torch.nn.Linear)
+    assert not isinstance(layers["last layer float32"][0].intermediate.dense, torch.nn.Linear)
+    assert not isinstance(layers["int8"][depth - 1].intermediate.dense, torch.nn.Linear)
     assert isinstance(
-        nb10["encoders"]["matryoshka"][0].auto_model.encoder.layer[0].intermediate.dense,
-        torch.nn.Linear,
-    )
+        layers["float32"][0].intermediate.dense, torch.nn.Linear
+    )  # copied, not changed
     table = nb10["on_dev_5"]
-    assert set(table) == {"float32", "int8", "last layer float32"}
+    assert set(table) == set(candidates)
     assert all(0 <= row[nb10["METRIC"]] <= 1 and row["one query ms"] > 0 for row in table.values())
 
 

@@ -3,9 +3,9 @@
     python tools/check_int8_backends.py
 
 Notebook 10 skips the ONNX and OpenVINO rows because, on 2026-12-06, pip could not install
-``sentence-transformers[onnx]`` or ``sentence-transformers[openvino]`` without taking transformers
-below 5 (optimum-onnx 0.1.0 requires transformers<4.58, optimum-intel 2.2.0 transformers<5.6), and
-the course needs transformers 5.15 or newer (Colab's). This asks pip's resolver the same question
+``sentence-transformers[onnx]`` or ``sentence-transformers[openvino]`` beside transformers 5.15 or
+newer, which the course needs (Colab's version): optimum-onnx 0.1.0 requires transformers<4.58,
+optimum-intel 2.2.0 transformers<5.6. This asks pip's resolver the same question
 today (a dry run: nothing is installed; it needs the package index) and prints one line per backend.
 When a line says a backend installs, its row can be added to notebook 10.
 """

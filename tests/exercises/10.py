@@ -47,22 +47,30 @@ print(f"{SERVE_LAYERS} layers, {SERVE_DIM}-d shortlist: {end_to_end['median_ms']
 
 # %% 5
 # every nn.Linear in int8 but those of the last layer, chosen on dev against all-int8 and float32
-reference = encoders["matryoshka"]
+import warnings
+from functools import partial
+
+from helpers.search import latency_ms
+
+warnings.filterwarnings("ignore", message="torch.ao.quantization is deprecated")
+warnings.filterwarnings("ignore", message="torch.quantize_per_tensor")
+reference = SentenceTransformer(str(MATRYOSHKA_DIR), device="cpu")  # notebook 02's model
 all_but_last = {
     name
     for name, module in reference.named_modules()
     if isinstance(module, torch.nn.Linear) and f"layer.{depth - 1}." not in name
 }
-last_in_float32 = torch.ao.quantization.quantize_dynamic(reference, all_but_last, dtype=torch.qint8)
 candidates = {
     "float32": reference,
-    "int8": encoders["matryoshka_int8"],
-    "last layer float32": last_in_float32,
+    "int8": torch.ao.quantization.quantize_dynamic(reference, {torch.nn.Linear}, dtype=torch.qint8),
+    "last layer float32": torch.ao.quantization.quantize_dynamic(
+        reference, all_but_last, dtype=torch.qint8
+    ),
 }
 dev_queries, dev_corpus = list(dev.queries.values()), list(dev.corpus.values())
 on_dev_5 = {}
 for name, candidate in candidates.items():
-    q = encode(candidate, dev_queries, prompt=QUERY_PROMPT)
+    q = candidate.encode(dev_queries, prompt=QUERY_PROMPT, batch_size=1)  # one at a time, as served
     c = encode(candidate, dev_corpus)
     table = evaluate_embeddings(q, c, dev, [SERVE_DIM], name)
     one = latency_ms(
