@@ -12,17 +12,27 @@ When a line says a backend installs, its row can be added to notebook 10.
 
 from __future__ import annotations
 
+import importlib.metadata
 import subprocess
 import sys
 
-COURSE = ["sentence-transformers>=6.2,<7", "transformers>=5.15,<6"]  # pyproject.toml's bounds
+from packaging.requirements import Requirement
+
+# the course's own bounds on the two packages, as the installed course declares them (pyproject.toml)
+COURSE = {
+    r.name: r
+    for r in map(Requirement, importlib.metadata.requires("mrl-course-helpers"))
+    if r.name in ("sentence-transformers", "transformers") and r.marker is None
+}
 
 
 def resolves(extra: str) -> tuple[bool, str]:
     """Whether pip resolves sentence-transformers[extra] within the course's bounds, and pip's last error line."""
-    command = [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet"]
+    with_extra = Requirement(str(COURSE["sentence-transformers"]))
+    with_extra.extras = {extra}
     done = subprocess.run(
-        [*command, f"sentence-transformers[{extra}]>=6.2,<7", *COURSE[1:]],
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet"]
+        + [str(with_extra), str(COURSE["transformers"])],
         capture_output=True,
         text=True,
         check=False,
@@ -35,10 +45,12 @@ def main() -> int:
     for extra in ("onnx", "openvino"):
         ok, error = resolves(extra)
         if ok:
-            print(f"{extra}: installs beside {', '.join(COURSE)}: its row can be added.")
+            print(
+                f"{extra}: installs beside {', '.join(map(str, COURSE.values()))}: its row can be added."
+            )
         else:
             print(
-                f"{extra}: does not install beside {', '.join(COURSE)} ({error or 'pip failed'})."
+                f"{extra}: does not install beside {', '.join(map(str, COURSE.values()))} ({error or 'pip failed'})."
             )
     return 0
 
